@@ -1,0 +1,2 @@
+//! The files that hotkeys' commands exchange.
+pub mod timestamp;
