@@ -117,7 +117,7 @@ mod tests {
             Some(971_211_336_000_000)
         );
         assert_eq!(unix_micros((2023, 2, 29), (0, 0, 0), 0, 0), None);
-        assert_eq!(unix_micros((2024, 2, 29), (0, 0, 0), 0, 0).is_some(), true);
+        assert!(unix_micros((2024, 2, 29), (0, 0, 0), 0, 0).is_some());
         assert_eq!(unix_micros((2024, 13, 1), (0, 0, 0), 0, 0), None);
         assert_eq!(unix_micros((2024, 1, 1), (24, 0, 0), 0, 0), None);
     }
