@@ -1,2 +1,10 @@
+pub mod error;
+pub mod filter;
+pub mod format;
+pub mod input;
+pub mod latency;
+pub mod lines;
+pub mod rank;
 pub mod record;
+pub mod scan;
 pub mod time;

@@ -24,7 +24,7 @@ pub enum LatencyUnit {
 /// Slices borrow from the line, or from the parser's scratch buffer when the
 /// format had to unescape a value (JSON). `None` means the format has no such
 /// field; a field present but written as `-` is `Some(b"-")`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RawFields<'a> {
     pub time: Option<(&'a [u8], TimeKind)>,
     /// The whole request line, e.g. `GET /a?b=1 HTTP/1.1`.
@@ -159,6 +159,9 @@ fn non_dash(s: Option<&[u8]>) -> Option<&[u8]> {
     s.filter(|s| !is_dash(s))
 }
 
+/// Method, target and protocol of a request line.
+pub type RequestParts<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Splits `METHOD SP target [SP protocol]`.
 ///
 /// A request line of `-` (nginx's entry for a connection closed before a
@@ -166,7 +169,7 @@ fn non_dash(s: Option<&[u8]>) -> Option<&[u8]> {
 /// have no target; both are valid lines that yield no key. The protocol is
 /// the last token only when it looks like one, so `GET /x` (HTTP/0.9 style)
 /// keeps `/x` as its target.
-pub fn split_request_line(line: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, Option<&[u8]>) {
+pub fn split_request_line(line: &[u8]) -> RequestParts<'_> {
     if is_dash(line) {
         return (None, None, None);
     }

@@ -1,0 +1,22 @@
+//! Errors that stop a scan. Problems with single lines or single inputs are
+//! not errors: they are counted and reported in the scan's results, and
+//! the run goes on.
+
+/// Why a scan could not run or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start {threads} worker threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+    #[error("{input}:{line}: {reason} (--strict stops at the first malformed line)")]
+    Strict {
+        input: String,
+        line: u64,
+        reason: String,
+    },
+}

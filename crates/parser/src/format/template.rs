@@ -1,0 +1,404 @@
+//! Matching text log lines against a compiled format template.
+//!
+//! nginx `log_format` and Apache `LogFormat` strings both compile to a
+//! [`Template`]: literal text between fields. Matching walks the line once:
+//! each literal must appear where expected, and each field runs up to the
+//! byte that starts the next literal. Quoted fields (`"$request"`) end at the
+//! first unescaped quote instead, so a request or user agent may contain the
+//! delimiter.
+//!
+//! Fast path: matching stops after the last field the tool uses (in
+//! `combined` that is `$body_bytes_sent`, so the referer and user agent are
+//! never scanned). Auto-detection asks for a full match instead, so it can
+//! tell `combined` from `common`.
+
+use crate::record::{LatencyUnit, LineError, RawFields};
+use crate::time::TimeKind;
+
+/// What a field of a template holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A field the tool does not use (client address, user agent, …).
+    Opaque,
+    Time(TimeKind),
+    RequestLine,
+    Method,
+    Target,
+    Path,
+    Args,
+    /// Apache `%q`: the query string with its leading `?`, or empty.
+    QueryWithMark,
+    Protocol,
+    Status,
+    Bytes,
+    RequestTime(LatencyUnit),
+    UpstreamTime(LatencyUnit),
+    Host,
+    CacheStatus,
+}
+
+impl FieldKind {
+    fn is_used(self) -> bool {
+        self != FieldKind::Opaque
+    }
+}
+
+/// One compiled piece of a format string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    Literal(Vec<u8>),
+    /// The field and the name it had in the format string, for messages.
+    Field(FieldKind, String),
+}
+
+/// How a field's end is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// Up to the first unescaped `"` (the field sits between quotes).
+    Quote,
+    /// Up to the first occurrence of this byte.
+    Byte(u8),
+    /// nginx's list of upstream times: `0.1, 0.2 : 0.3` may contain the
+    /// space that separates it from the next field.
+    UpstreamList,
+    /// To the next space, or the end of the line.
+    UntilSpace,
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Literal {
+        text: Vec<u8>,
+        error: LineError,
+    },
+    Field {
+        kind: FieldKind,
+        end: End,
+        error: LineError,
+    },
+}
+
+/// A compiled log format.
+#[derive(Clone, Debug)]
+pub struct Template {
+    steps: Vec<Step>,
+    /// Index one past the last step that fills a used field.
+    last_used_step: usize,
+    pieces: Vec<Piece>,
+}
+
+impl Template {
+    /// Builds a template from pieces. Adjacent literals are merged and
+    /// fields without a literal between them are rejected, since their
+    /// boundary would be a guess.
+    pub fn new(pieces: Vec<Piece>) -> Result<Template, String> {
+        let mut merged: Vec<Piece> = Vec::new();
+        for piece in pieces {
+            match (merged.last_mut(), piece) {
+                (Some(Piece::Literal(prev)), Piece::Literal(next)) => prev.extend_from_slice(&next),
+                (_, Piece::Literal(lit)) if lit.is_empty() => {}
+                (_, piece) => merged.push(piece),
+            }
+        }
+        if !merged.iter().any(|p| matches!(p, Piece::Field(..))) {
+            return Err("the format has no fields".into());
+        }
+        let mut steps = Vec::with_capacity(merged.len());
+        for (i, piece) in merged.iter().enumerate() {
+            match piece {
+                Piece::Literal(text) => {
+                    let shown = String::from_utf8_lossy(text).replace('\n', "\\n");
+                    steps.push(Step::Literal {
+                        text: text.clone(),
+                        error: leak_message(format!("expected {shown:?}")),
+                    });
+                }
+                Piece::Field(kind, name) => {
+                    let before = i.checked_sub(1).map(|j| &merged[j]);
+                    let after = merged.get(i + 1);
+                    let end = match (before, after) {
+                        (_, Some(Piece::Field(_, next))) => {
+                            return Err(format!(
+                                "fields {name} and {next} have nothing between them, so where one ends is unknown"
+                            ));
+                        }
+                        (Some(Piece::Literal(b)), Some(Piece::Literal(a)))
+                            if b.ends_with(b"\"") && a.starts_with(b"\"") =>
+                        {
+                            End::Quote
+                        }
+                        _ if matches!(kind, FieldKind::UpstreamTime(_)) => End::UpstreamList,
+                        (_, Some(Piece::Literal(a))) => End::Byte(a[0]),
+                        (_, None) => End::UntilSpace,
+                    };
+                    steps.push(Step::Field {
+                        kind: *kind,
+                        end,
+                        error: leak_message(format!("bad or missing {name}")),
+                    });
+                }
+            }
+        }
+        let last_used_step = steps
+            .iter()
+            .rposition(|s| matches!(s, Step::Field { kind, .. } if kind.is_used()))
+            .map_or(0, |i| i + 1);
+        Ok(Template {
+            steps,
+            last_used_step,
+            pieces: merged,
+        })
+    }
+
+    /// The pieces the template was built from.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// Whether lines of this format carry a latency.
+    pub fn has_latency(&self) -> bool {
+        self.pieces.iter().any(|p| {
+            matches!(
+                p,
+                Piece::Field(FieldKind::RequestTime(_) | FieldKind::UpstreamTime(_), _)
+            )
+        })
+    }
+
+    /// Finds the fields of `line`. With `full`, every piece must match (used
+    /// to detect formats); otherwise matching stops after the last used field.
+    pub fn parse<'a>(&self, line: &'a [u8], full: bool) -> Result<RawFields<'a>, LineError> {
+        let mut raw = RawFields::default();
+        let mut pos = 0usize;
+        let steps = if full {
+            &self.steps[..]
+        } else {
+            &self.steps[..self.last_used_step]
+        };
+        for step in steps {
+            let rest = &line[pos..];
+            match step {
+                Step::Literal { text, error } => {
+                    if !rest.starts_with(text) {
+                        return Err(*error);
+                    }
+                    pos += text.len();
+                }
+                Step::Field { kind, end, error } => {
+                    let len = field_len(rest, *end).ok_or(*error)?;
+                    store(&mut raw, *kind, &rest[..len]);
+                    pos += len;
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// Messages are built once per compiled format and live for the whole run;
+/// leaking them keeps [`LineError`] a plain `&'static str`, so reporting a
+/// malformed line never allocates on the hot path.
+fn leak_message(message: String) -> LineError {
+    LineError(Box::leak(message.into_boxed_str()))
+}
+
+fn field_len(rest: &[u8], end: End) -> Option<usize> {
+    match end {
+        // A missing delimiter means the field runs to the end of the line;
+        // if a literal was still expected, that step reports the mismatch.
+        End::Byte(b) => Some(memchr::memchr(b, rest).unwrap_or(rest.len())),
+        End::Quote => unescaped_quote(rest),
+        End::UntilSpace => Some(memchr::memchr(b' ', rest).unwrap_or(rest.len())),
+        End::UpstreamList => Some(upstream_list_len(rest)),
+    }
+}
+
+/// Position of the first `"` not escaped by a backslash. Apache writes `\"`
+/// and `\\`; nginx writes `\x22`, so counting backslashes handles both.
+fn unescaped_quote(s: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'"', &s[from..]) {
+        let at = from + i;
+        let backslashes = s[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Length of `0.010, 0.020 : 0.005` or `-`: numbers and dashes joined by
+/// `, ` or ` : `.
+fn upstream_list_len(s: &[u8]) -> usize {
+    let token = |s: &[u8]| {
+        s.iter()
+            .take_while(|b| b.is_ascii_digit() || **b == b'.' || **b == b'-')
+            .count()
+    };
+    let mut len = token(s);
+    loop {
+        let rest = &s[len..];
+        let sep = if rest.starts_with(b", ") {
+            2
+        } else if rest.starts_with(b" : ") {
+            3
+        } else {
+            return len;
+        };
+        let next = token(&rest[sep..]);
+        if next == 0 {
+            return len;
+        }
+        len += sep + next;
+    }
+}
+
+fn store<'a>(raw: &mut RawFields<'a>, kind: FieldKind, value: &'a [u8]) {
+    match kind {
+        FieldKind::Opaque => {}
+        FieldKind::Time(k) => raw.time = Some((value, k)),
+        FieldKind::RequestLine => raw.request_line = Some(value),
+        FieldKind::Method => raw.method = Some(value),
+        FieldKind::Target => raw.target = Some(value),
+        FieldKind::Path => raw.path = Some(value),
+        FieldKind::Args => raw.args = Some(value),
+        FieldKind::QueryWithMark => raw.args = Some(value.strip_prefix(b"?").unwrap_or(value)),
+        FieldKind::Protocol => raw.protocol = Some(value),
+        FieldKind::Status => raw.status = Some(value),
+        // A format may log both body and total bytes; the body is what a
+        // cache stores, and it comes first in the kinds the compilers emit.
+        FieldKind::Bytes => {
+            if raw.bytes.is_none() {
+                raw.bytes = Some(value);
+            }
+        }
+        FieldKind::RequestTime(u) => raw.request_time = Some((value, u)),
+        FieldKind::UpstreamTime(u) => raw.upstream_time = Some((value, u)),
+        FieldKind::Host => raw.host = Some(value),
+        FieldKind::CacheStatus => raw.cache_status = Some(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> Piece {
+        Piece::Literal(s.as_bytes().to_vec())
+    }
+    fn field(kind: FieldKind, name: &str) -> Piece {
+        Piece::Field(kind, name.to_string())
+    }
+
+    fn request_template() -> Template {
+        Template::new(vec![
+            field(FieldKind::Opaque, "$remote_addr"),
+            lit(" \""),
+            field(FieldKind::RequestLine, "$request"),
+            lit("\" "),
+            field(FieldKind::Status, "$status"),
+            lit(" "),
+            field(
+                FieldKind::UpstreamTime(LatencyUnit::Seconds),
+                "$upstream_response_time",
+            ),
+            lit(" \""),
+            field(FieldKind::Opaque, "$http_user_agent"),
+            lit("\""),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn quoted_fields_skip_escaped_quotes() {
+        let t = request_template();
+        let raw = t
+            .parse(br#"::1 "GET /a\"b HTTP/1.1" 200 0.1 "x\\""#, true)
+            .unwrap();
+        assert_eq!(raw.request_line, Some(&br#"GET /a\"b HTTP/1.1"#[..]));
+        assert_eq!(raw.status, Some(&b"200"[..]));
+    }
+
+    #[test]
+    fn upstream_lists_keep_their_spaces() {
+        let t = request_template();
+        let raw = t
+            .parse(
+                br#"1.2.3.4 "GET / HTTP/1.1" 502 0.010, 0.020 : 0.005 "ua""#,
+                true,
+            )
+            .unwrap();
+        assert_eq!(raw.upstream_time.unwrap().0, b"0.010, 0.020 : 0.005");
+        let raw = t
+            .parse(br#"1.2.3.4 "GET / HTTP/1.1" 200 - "ua""#, true)
+            .unwrap();
+        assert_eq!(raw.upstream_time.unwrap().0, b"-");
+    }
+
+    #[test]
+    fn fast_path_stops_after_last_used_field_but_full_does_not() {
+        let t = request_template();
+        let truncated = br#"1.2.3.4 "GET / HTTP/1.1" 200 0.1 "no closing quote"#;
+        assert!(t.parse(truncated, false).is_ok());
+        assert_eq!(
+            t.parse(truncated, true),
+            Err(LineError("bad or missing $http_user_agent"))
+        );
+    }
+
+    #[test]
+    fn literal_mismatch_names_the_literal() {
+        let t = request_template();
+        let err = t.parse(b"1.2.3.4 GET / 200", true).unwrap_err();
+        assert_eq!(err.0, r#"expected " \"""#);
+    }
+
+    #[test]
+    fn adjacent_fields_are_rejected_and_literals_merge() {
+        assert!(
+            Template::new(vec![
+                field(FieldKind::Status, "a"),
+                field(FieldKind::Bytes, "b")
+            ])
+            .is_err()
+        );
+        let t = Template::new(vec![lit("["), lit("x"), field(FieldKind::Status, "s")]).unwrap();
+        assert_eq!(t.pieces().len(), 2);
+        assert!(Template::new(vec![lit("only text")]).is_err());
+    }
+
+    #[test]
+    fn last_field_ends_at_space_or_end() {
+        let t = Template::new(vec![
+            field(FieldKind::Opaque, "a"),
+            lit(" "),
+            field(FieldKind::Status, "s"),
+        ])
+        .unwrap();
+        assert_eq!(t.parse(b"x 200", true).unwrap().status, Some(&b"200"[..]));
+        assert_eq!(
+            t.parse(b"x 200 trailing", true).unwrap().status,
+            Some(&b"200"[..])
+        );
+    }
+
+    #[test]
+    fn first_body_bytes_win() {
+        let t = Template::new(vec![
+            field(FieldKind::Bytes, "$body_bytes_sent"),
+            lit(" "),
+            field(FieldKind::Bytes, "$bytes_sent"),
+        ])
+        .unwrap();
+        assert_eq!(t.parse(b"10 250", true).unwrap().bytes, Some(&b"10"[..]));
+    }
+
+    #[test]
+    fn unescaped_quote_counts_backslashes() {
+        assert_eq!(unescaped_quote(br#"ab"c"#), Some(2));
+        assert_eq!(unescaped_quote(br#"a\"b"c"#), Some(4));
+        assert_eq!(unescaped_quote(br#"a\\"b"#), Some(3));
+        assert_eq!(unescaped_quote(br#"a\\\"b"#), None);
+    }
+}

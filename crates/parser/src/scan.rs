@@ -1,0 +1,827 @@
+//! Reading many inputs in parallel and feeding each request to an
+//! [`Accumulator`].
+//!
+//! Work is cut into tasks: a large plain file becomes byte ranges that are
+//! read and parsed independently; a compressed file or stdin is one task
+//! that decodes and parses as it goes. Tasks run on a rayon pool, each
+//! thread folding into its own accumulator, merged at the end, so there is
+//! no shared state on the hot path.
+//!
+//! A range owns every line that *starts* inside it: it begins reading one
+//! byte early and drops the line in progress, and it reads past its end to
+//! finish its last line. Line numbers are counted per task and fixed up
+//! afterwards from the line counts of the earlier tasks of the same file.
+//!
+//! Results do not depend on the thread count or the chunk size: counts are
+//! sums, and everything reported per line is ordered by (input, line).
+
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::error::ScanError;
+use crate::format::json::JsonFields;
+use crate::format::{FormatChoice, LogFormat};
+use crate::input::{self, Compression, CountingReader, Source};
+use crate::lines::{Line, LineReader};
+use crate::record::Request;
+
+/// Something that consumes requests. One is made per worker; they are
+/// merged pairwise at the end.
+pub trait Accumulator: Send {
+    fn add(&mut self, request: &Request<'_>);
+    fn merge(&mut self, other: Self)
+    where
+        Self: Sized;
+}
+
+/// How to scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub format: FormatChoice,
+    pub json_fields: JsonFields,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Plain files larger than this are split into ranges of this size.
+    pub chunk_size: u64,
+    /// Longer lines are counted as too long and skipped.
+    pub max_line: usize,
+    /// Stop at the first malformed line.
+    pub strict: bool,
+    /// How many malformed lines to keep for the report.
+    pub max_samples: usize,
+    /// Incremented with every input byte read (compressed bytes for
+    /// compressed inputs), for a progress bar.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            format: FormatChoice::Auto,
+            json_fields: JsonFields::defaults(),
+            threads: 0,
+            chunk_size: 32 << 20,
+            max_line: 1 << 20,
+            strict: false,
+            max_samples: 5,
+            progress: None,
+        }
+    }
+}
+
+/// A line that could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub input: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// An input that could not be read to its end. Lines read before the
+/// problem were counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputProblem {
+    pub input: String,
+    pub message: String,
+}
+
+/// The format used for one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatUse {
+    pub input: String,
+    pub format: String,
+    pub detected: bool,
+}
+
+/// What a scan saw, apart from what the accumulator collected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    pub inputs: u64,
+    /// Every line read, including blank, malformed and too long ones.
+    pub lines: u64,
+    pub blank_lines: u64,
+    pub malformed: u64,
+    pub too_long: u64,
+    /// Log text read (after decompression).
+    pub bytes_read: u64,
+    /// Earliest and latest request time, Unix microseconds.
+    pub first_time: Option<i64>,
+    pub last_time: Option<i64>,
+    /// The first malformed lines, in input and line order.
+    pub malformed_samples: Vec<Malformed>,
+    /// Inputs that could not be read completely, in input order.
+    pub problems: Vec<InputProblem>,
+    pub formats: Vec<FormatUse>,
+}
+
+/// Scans `sources` and returns the merged accumulator and the report.
+pub fn scan<A, F>(
+    sources: &[Source],
+    options: &ScanOptions,
+    new_accumulator: F,
+) -> Result<(A, ScanReport), ScanError>
+where
+    A: Accumulator,
+    F: Fn() -> A + Sync,
+{
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        options.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ScanError::ThreadPool {
+            threads,
+            message: e.to_string(),
+        })?;
+
+    let mut report = ScanReport {
+        inputs: sources.len() as u64,
+        ..ScanReport::default()
+    };
+    let mut planning_problems = Vec::new();
+    let tasks = plan(sources, options, &mut planning_problems);
+    let abort = AtomicBool::new(false);
+
+    let (accumulator, mut outcomes) = pool.install(|| {
+        tasks
+            .into_par_iter()
+            .fold(
+                || (new_accumulator(), Vec::new()),
+                |(mut acc, mut outcomes), task| {
+                    outcomes.push(run_task(task, sources, options, &abort, &mut acc));
+                    (acc, outcomes)
+                },
+            )
+            .reduce(
+                || (new_accumulator(), Vec::new()),
+                |(mut a, mut oa), (b, ob)| {
+                    a.merge(b);
+                    oa.extend(ob);
+                    (a, oa)
+                },
+            )
+    });
+
+    outcomes.sort_by_key(|o| (o.source, o.range_start));
+    let mut problems: Vec<(usize, u64, InputProblem)> = planning_problems;
+    let mut samples: Vec<(usize, u64, String)> = Vec::new();
+    let mut lines_before = 0u64;
+    let mut current_source = usize::MAX;
+    for o in &outcomes {
+        if o.source != current_source {
+            current_source = o.source;
+            lines_before = 0;
+        }
+        report.lines += o.lines;
+        report.blank_lines += o.blank_lines;
+        report.malformed += o.malformed;
+        report.too_long += o.too_long;
+        report.bytes_read += o.bytes_read;
+        report.first_time = min_opt(report.first_time, o.first_time);
+        report.last_time = max_opt(report.last_time, o.last_time);
+        let name = sources[o.source].display_name();
+        samples.extend(
+            o.samples
+                .iter()
+                .map(|(line, reason)| (o.source, lines_before + line, reason.to_string())),
+        );
+        if let Some(format) = &o.format {
+            report.formats.push(format.clone());
+        }
+        if let Some(message) = &o.problem {
+            let after = lines_before + o.lines;
+            problems.push((
+                o.source,
+                o.range_start,
+                InputProblem {
+                    input: name,
+                    message: format!(
+                        "{message} (after line {after}; the lines before it were counted)"
+                    ),
+                },
+            ));
+        }
+        lines_before += o.lines;
+    }
+    samples.sort();
+    if options.strict
+        && let Some((source, line, reason)) = samples.first()
+    {
+        return Err(ScanError::Strict {
+            input: sources[*source].display_name(),
+            line: *line,
+            reason: reason.clone(),
+        });
+    }
+    samples.truncate(options.max_samples);
+    report.malformed_samples = samples
+        .into_iter()
+        .map(|(source, line, reason)| Malformed {
+            input: sources[source].display_name(),
+            line,
+            reason,
+        })
+        .collect();
+    problems.sort_by_key(|(source, start, _)| (*source, *start));
+    report.problems = problems.into_iter().map(|(_, _, p)| p).collect();
+    Ok((accumulator, report))
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// How much of an input is read to recognise its compression and format.
+const HEAD_SIZE: usize = 64 * 1024;
+
+enum TaskKind {
+    /// Lines starting in `[start, end)` of a plain file.
+    Range { start: u64, end: u64 },
+    /// A whole input, read sequentially (decompressing as needed). `head`
+    /// holds the bytes already read from `file` while planning.
+    Stream {
+        file: Option<std::fs::File>,
+        head: Vec<u8>,
+        compression: Compression,
+    },
+}
+
+struct Task {
+    source: usize,
+    kind: TaskKind,
+    /// Known up front for plain files; detected in the task otherwise.
+    format: Option<LogFormat>,
+    detected: bool,
+}
+
+/// Opens each file once to recognise it and cuts the work into tasks.
+/// Streams come first: they cannot be split, so starting them early keeps
+/// the last thread from finishing long after the others.
+fn plan(
+    sources: &[Source],
+    options: &ScanOptions,
+    problems: &mut Vec<(usize, u64, InputProblem)>,
+) -> Vec<Task> {
+    let mut streams = Vec::new();
+    let mut ranges = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let path = match source {
+            Source::Stdin => {
+                streams.push(Task {
+                    source: index,
+                    kind: TaskKind::Stream {
+                        file: None,
+                        head: Vec::new(),
+                        compression: Compression::None,
+                    },
+                    format: None,
+                    detected: false,
+                });
+                continue;
+            }
+            Source::File(path) => path,
+        };
+        let mut problem = |message: String| {
+            problems.push((
+                index,
+                0,
+                InputProblem {
+                    input: source.display_name(),
+                    message,
+                },
+            ));
+        };
+        let mut file = match input::open_file(path) {
+            Ok(f) => f,
+            Err(e) => {
+                problem(format!("not read: {}", error_text(&e)));
+                continue;
+            }
+        };
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut head = Vec::new();
+        if let Err(e) = (&mut file).take(HEAD_SIZE as u64).read_to_end(&mut head) {
+            problem(format!("not read: {e}"));
+            continue;
+        }
+        let compression = Compression::detect(&head);
+        if compression != Compression::None || size <= options.chunk_size {
+            streams.push(Task {
+                source: index,
+                kind: TaskKind::Stream {
+                    file: Some(file),
+                    head,
+                    compression,
+                },
+                format: None,
+                detected: false,
+            });
+            continue;
+        }
+        let (format, detected) = match choose_format(&head, head.len() == HEAD_SIZE, options) {
+            Ok(Some(choice)) => choice,
+            Ok(None) => continue,
+            Err(message) => {
+                problem(message);
+                continue;
+            }
+        };
+        let mut start = 0;
+        while start < size {
+            let end = (start + options.chunk_size).min(size);
+            ranges.push(Task {
+                source: index,
+                kind: TaskKind::Range { start, end },
+                format: Some(format.clone()),
+                detected,
+            });
+            start = end;
+        }
+    }
+    streams.extend(ranges);
+    streams
+}
+
+fn error_text(e: &ScanError) -> String {
+    match e {
+        ScanError::Open { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The format for an input whose first bytes are `head`: the one asked
+/// for, or the one detected. `Ok(None)` for an input with no lines at all.
+fn choose_format(
+    head: &[u8],
+    head_is_cut: bool,
+    options: &ScanOptions,
+) -> Result<Option<(LogFormat, bool)>, String> {
+    if let FormatChoice::Fixed(f) = &options.format {
+        return Ok(Some((f.clone(), false)));
+    }
+    let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+    if head_is_cut && lines.len() > 1 {
+        lines.pop();
+    }
+    lines.truncate(64);
+    if lines.iter().all(|l| l.trim_ascii().is_empty()) {
+        return Ok(None);
+    }
+    match LogFormat::detect(&lines, &options.json_fields) {
+        Some(f) => Ok(Some((f, true))),
+        None => Err(
+            "not read: no known log format matches its first lines; pass --log-format".to_string(),
+        ),
+    }
+}
+
+/// What one task saw.
+struct TaskOutcome {
+    source: usize,
+    range_start: u64,
+    lines: u64,
+    blank_lines: u64,
+    malformed: u64,
+    too_long: u64,
+    bytes_read: u64,
+    first_time: Option<i64>,
+    last_time: Option<i64>,
+    /// Malformed lines: (line number within the task, reason).
+    samples: Vec<(u64, &'static str)>,
+    format: Option<FormatUse>,
+    problem: Option<String>,
+}
+
+fn run_task<A: Accumulator>(
+    task: Task,
+    sources: &[Source],
+    options: &ScanOptions,
+    abort: &AtomicBool,
+    acc: &mut A,
+) -> TaskOutcome {
+    let mut outcome = TaskOutcome {
+        source: task.source,
+        range_start: 0,
+        lines: 0,
+        blank_lines: 0,
+        malformed: 0,
+        too_long: 0,
+        bytes_read: 0,
+        first_time: None,
+        last_time: None,
+        samples: Vec::new(),
+        format: None,
+        problem: None,
+    };
+    let progress = options.progress.as_deref();
+    let source = &sources[task.source];
+    match task.kind {
+        TaskKind::Range { start, end } => {
+            outcome.range_start = start;
+            let format = task.format.expect("ranges are planned with a format");
+            if start == 0 {
+                outcome.format = Some(FormatUse {
+                    input: source.display_name(),
+                    format: format.name().to_string(),
+                    detected: task.detected,
+                });
+            }
+            let Source::File(path) = source else {
+                unreachable!("only files are split into ranges")
+            };
+            let opened = input::open_file(path)
+                .map_err(|e| error_text(&e))
+                .and_then(|mut f| {
+                    let from = start.saturating_sub(1);
+                    f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
+                    Ok((f, from))
+                });
+            match opened {
+                Ok((file, from)) => {
+                    let reader = CountingReader::new(file, progress);
+                    let read_size = usize::try_from(end - from).unwrap_or(usize::MAX);
+                    let mut lines =
+                        LineReader::with_read_size(reader, options.max_line, from, read_size);
+                    // The line in progress at `start - 1` belongs to the
+                    // range before this one.
+                    if start > 0
+                        && let Err(e) = lines.next_line()
+                    {
+                        outcome.problem = Some(format!("read error: {e}"));
+                        return outcome;
+                    }
+                    let read = read_lines(
+                        &mut lines,
+                        Some(end),
+                        &format,
+                        options,
+                        abort,
+                        acc,
+                        &mut outcome,
+                    );
+                    if let Err(e) = read {
+                        outcome.problem = Some(format!("read error: {e}"));
+                    }
+                }
+                Err(message) => outcome.problem = Some(format!("not read: {message}")),
+            }
+        }
+        TaskKind::Stream {
+            file,
+            head,
+            compression,
+        } => {
+            // Files were sniffed while planning; stdin is sniffed here.
+            let (compression, raw): (Compression, Box<dyn Read>) = match file {
+                Some(f) => (
+                    compression,
+                    Box::new(CountingReader::new(Cursor::new(head).chain(f), progress)),
+                ),
+                None => {
+                    let mut stdin = CountingReader::new(io::stdin().lock(), progress);
+                    match input::read_head(&mut stdin, 4) {
+                        Ok(magic) => (
+                            Compression::detect(&magic),
+                            Box::new(Cursor::new(magic).chain(stdin)),
+                        ),
+                        Err(e) => {
+                            outcome.problem = Some(format!("read error: {e}"));
+                            return outcome;
+                        }
+                    }
+                }
+            };
+            let mut decoded = input::decoder(raw, compression);
+            let mut text_head = Vec::new();
+            let head_error = (&mut decoded)
+                .take(HEAD_SIZE as u64)
+                .read_to_end(&mut text_head)
+                .err();
+            let (format, detected) =
+                match choose_format(&text_head, text_head.len() == HEAD_SIZE, options) {
+                    Ok(Some(choice)) => choice,
+                    Ok(None) => {
+                        if let Some(e) = head_error {
+                            outcome.problem = Some(describe_stream_error(compression, &e));
+                        }
+                        return outcome;
+                    }
+                    Err(message) => {
+                        outcome.problem = Some(match head_error {
+                            Some(e) => describe_stream_error(compression, &e),
+                            None => message,
+                        });
+                        return outcome;
+                    }
+                };
+            outcome.format = Some(FormatUse {
+                input: source.display_name(),
+                format: format.name().to_string(),
+                detected,
+            });
+            let rest: Box<dyn Read> = match head_error {
+                Some(e) => Box::new(ErrorAfter(Some(e))),
+                None => decoded,
+            };
+            let mut lines =
+                LineReader::new(Cursor::new(text_head).chain(rest), options.max_line, 0);
+            if let Err(e) = read_lines(&mut lines, None, &format, options, abort, acc, &mut outcome)
+            {
+                outcome.problem = Some(describe_stream_error(compression, &e));
+            }
+        }
+    }
+    outcome
+}
+
+fn describe_stream_error(compression: Compression, e: &io::Error) -> String {
+    match compression {
+        Compression::None => format!("read error: {e}"),
+        c => format!("damaged or truncated {} data: {e}", c.name()),
+    }
+}
+
+/// Replays a read error that happened while the head was read.
+struct ErrorAfter(Option<io::Error>);
+
+impl Read for ErrorAfter {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The hot loop: split, parse, accumulate. `end` bounds a range: lines
+/// starting at or after it belong to the next range.
+fn read_lines<R: Read, A: Accumulator>(
+    lines: &mut LineReader<R>,
+    end: Option<u64>,
+    format: &LogFormat,
+    options: &ScanOptions,
+    abort: &AtomicBool,
+    acc: &mut A,
+    outcome: &mut TaskOutcome,
+) -> io::Result<()> {
+    let mut parser = format.line_parser();
+    loop {
+        let (offset, line) = match lines.next_line() {
+            Ok(Some(next)) => next,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        if end.is_some_and(|end| offset >= end) || abort.load(Ordering::Relaxed) {
+            break Ok(());
+        }
+        outcome.lines += 1;
+        let line = match line {
+            Line::Complete(l) => l,
+            Line::TooLong => {
+                outcome.too_long += 1;
+                note_malformed(
+                    outcome,
+                    options,
+                    abort,
+                    "line longer than the limit (--max-line)",
+                );
+                continue;
+            }
+        };
+        outcome.bytes_read += line.len() as u64 + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.trim_ascii().is_empty() {
+            outcome.blank_lines += 1;
+            continue;
+        }
+        match parser.parse(line) {
+            Ok(request) => {
+                if let Some(t) = request.time {
+                    outcome.first_time = Some(outcome.first_time.map_or(t, |f| f.min(t)));
+                    outcome.last_time = Some(outcome.last_time.map_or(t, |l| l.max(t)));
+                }
+                acc.add(&request);
+            }
+            Err(e) => {
+                outcome.malformed += 1;
+                note_malformed(outcome, options, abort, e.0);
+            }
+        }
+    }
+}
+
+fn note_malformed(
+    outcome: &mut TaskOutcome,
+    options: &ScanOptions,
+    abort: &AtomicBool,
+    reason: &'static str,
+) {
+    if outcome.samples.len() < options.max_samples.max(1) {
+        outcome.samples.push((outcome.lines, reason));
+    }
+    if options.strict {
+        abort.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    /// Counts targets, enough to compare scans.
+    #[derive(Default)]
+    struct Targets(std::collections::BTreeMap<Vec<u8>, u64>);
+
+    impl Accumulator for Targets {
+        fn add(&mut self, r: &Request<'_>) {
+            if let Some(t) = r.target {
+                *self.0.entry(t.to_vec()).or_default() += 1;
+            }
+        }
+        fn merge(&mut self, other: Self) {
+            for (k, v) in other.0 {
+                *self.0.entry(k).or_default() += v;
+            }
+        }
+    }
+
+    fn line(i: usize) -> String {
+        format!(
+            "10.0.0.{} - - [01/May/2024:00:00:{:02} +0000] \"GET /k{} HTTP/1.1\" 200 {} \"-\" \"ua\"\n",
+            i % 250,
+            i % 60,
+            i % 17,
+            i
+        )
+    }
+
+    fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hotkeys-scan-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn run(sources: &[Source], options: &ScanOptions) -> (Targets, ScanReport) {
+        scan(sources, options, Targets::default).unwrap()
+    }
+
+    #[test]
+    fn ranges_give_the_same_result_as_one_stream() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&line(i));
+            if i % 97 == 0 {
+                text.push_str("garbage line\n\n");
+            }
+        }
+        let path = temp_file("ranges.log", text.as_bytes());
+        let sources = vec![Source::File(path)];
+        let whole = run(
+            &sources,
+            &ScanOptions {
+                threads: 1,
+                ..ScanOptions::default()
+            },
+        );
+        for chunk in [1u64, 7, 100, 4096, 50_000] {
+            for threads in [1, 2, 3] {
+                let options = ScanOptions {
+                    threads,
+                    chunk_size: chunk,
+                    ..ScanOptions::default()
+                };
+                let got = run(&sources, &options);
+                assert_eq!(got.0.0, whole.0.0, "chunk {chunk} threads {threads}");
+                assert_eq!(got.1, whole.1, "chunk {chunk} threads {threads}");
+            }
+        }
+        assert_eq!(whole.1.lines, 1000 + 11 * 2);
+        assert_eq!(whole.1.malformed, 11);
+        assert_eq!(whole.1.blank_lines, 11);
+        assert_eq!(whole.1.malformed_samples[0].line, 2);
+        // line(97) is line 100: 97 lines and two extra per garbage block before it.
+        assert_eq!(whole.1.malformed_samples[1].line, 101);
+        assert_eq!(whole.1.formats[0].format, "combined");
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_what_was_read_and_names_the_problem() {
+        let text: String = (0..30_000).map(line).collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).unwrap();
+        let gz = e.finish().unwrap();
+        let path = temp_file("cut.log.gz", &gz[..gz.len() * 2 / 3]);
+        let (targets, report) = run(&[Source::File(path)], &ScanOptions::default());
+        let counted: u64 = targets.0.values().sum();
+        assert!(counted > 10_000 && counted < 30_000, "{counted}");
+        assert_eq!(counted, report.lines);
+        assert_eq!(report.problems.len(), 1);
+        assert!(
+            report.problems[0].message.contains("gzip"),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
+    fn missing_and_undetectable_inputs_are_problems_not_errors() {
+        let good = temp_file("good.log", line(1).as_bytes());
+        let junk = temp_file("junk.log", b"this is not a log\n");
+        let sources = vec![
+            Source::File(good),
+            Source::File(PathBuf::from("/nonexistent/x.log")),
+            Source::File(junk),
+        ];
+        let (targets, report) = run(&sources, &ScanOptions::default());
+        assert_eq!(targets.0.values().sum::<u64>(), 1);
+        assert_eq!(report.problems.len(), 2);
+        assert!(report.problems[0].input.contains("nonexistent"));
+        assert!(report.problems[1].message.contains("--log-format"));
+    }
+
+    #[test]
+    fn strict_stops_at_the_first_malformed_line() {
+        let text = format!("{}bad\n{}", line(1), line(2));
+        let path = temp_file("strict.log", text.as_bytes());
+        let options = ScanOptions {
+            strict: true,
+            format: FormatChoice::parse("combined", &JsonFields::defaults()).unwrap(),
+            ..ScanOptions::default()
+        };
+        let err = scan(&[Source::File(path)], &options, Targets::default)
+            .err()
+            .unwrap();
+        assert!(matches!(err, ScanError::Strict { line: 2, .. }), "{err}");
+    }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arbitrary_line() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                6 => (0..40usize, 0..3usize).prop_map(|(k, ending)| {
+                    let mut l = line(k).into_bytes();
+                    l.pop();
+                    if ending == 1 {
+                        l.push(b'\r');
+                    }
+                    l
+                }),
+                1 => Just(b"garbage".to_vec()),
+                1 => Just(Vec::new()),
+                1 => (100..300usize).prop_map(|n| vec![b'x'; n]),
+                1 => proptest::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..80),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            /// Any chunking and thread count gives exactly the serial result.
+            #[test]
+            fn chunking_never_changes_the_result(
+                lines in proptest::collection::vec(arbitrary_line(), 1..120),
+                final_newline in any::<bool>(),
+                chunk in 1u64..600,
+                threads in 1usize..4,
+            ) {
+                let mut text = lines.join(&b'\n');
+                if final_newline {
+                    text.push(b'\n');
+                }
+                let path = temp_file(&format!("prop-{chunk}-{threads}.log"), &text);
+                let sources = vec![Source::File(path)];
+                let base = ScanOptions {
+                    format: FormatChoice::parse("combined", &JsonFields::defaults()).unwrap(),
+                    max_line: 200,
+                    ..ScanOptions::default()
+                };
+                let serial = run(&sources, &ScanOptions { threads: 1, chunk_size: u64::MAX, ..base.clone() });
+                let parallel = run(&sources, &ScanOptions { threads, chunk_size: chunk, ..base });
+                prop_assert_eq!(&parallel.0.0, &serial.0.0);
+                prop_assert_eq!(&parallel.1, &serial.1);
+                prop_assert_eq!(serial.1.lines, lines.len() as u64 - u64::from(!final_newline && lines.last().is_some_and(|l| l.is_empty())));
+            }
+        }
+    }
+}
