@@ -1,1 +1,44 @@
-fn main() {}
+//! The `hotkeys` command. This crate only reads the command line, calls the
+//! libraries and reports; the work happens in `hotkeys-parser`.
+
+mod args;
+mod config;
+mod exit;
+mod output;
+mod progress;
+mod rank;
+mod text;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::exit::Exit;
+
+fn main() -> std::process::ExitCode {
+    // clap exits with 2 on usage errors; 2 means partial input here.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Failure
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
+    let result = match cli.command {
+        Command::Rank(args) => config::RankConfig::from_args(args).and_then(rank::run),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!(
+                "hotkeys: error: {}",
+                text::escape(format!("{e:#}").as_bytes())
+            );
+            Exit::Failure.into()
+        }
+    }
+}

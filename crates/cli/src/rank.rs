@@ -1,0 +1,252 @@
+//! `hotkeys rank`: scan, count, rank, write the warm list.
+
+use anyhow::{Result, bail};
+use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
+use hotkeys_contract::warmlist::{FORMAT_VERSION, Stats, WarmEntry, WarmList};
+use hotkeys_parser::rank::{KeyCounter, KeyRules, Ranking};
+use hotkeys_parser::record::Request;
+use hotkeys_parser::scan::{self, Accumulator, ScanOptions, ScanReport};
+
+use crate::config::{RankConfig, TimeBound};
+use crate::exit::Exit;
+use crate::output;
+use crate::progress::Progress;
+use crate::text::escape;
+
+pub fn run(config: RankConfig) -> Result<Exit> {
+    let RankConfig {
+        inputs,
+        scan: mut options,
+        mut rules,
+        since,
+        until,
+        top,
+        by,
+        format,
+        output: output_path,
+        quiet,
+    } = config;
+    let progress = Progress::start(&inputs, quiet);
+    options.progress = progress.counter();
+
+    if let Some(newest) = newest_if_needed(&inputs, &options, since, until)? {
+        rules.filter.since = since.map(|b| resolve(b, newest));
+        rules.filter.until = until.map(|b| resolve(b, newest));
+    } else {
+        rules.filter.since = since.map(|b| resolve(b, 0));
+        rules.filter.until = until.map(|b| resolve(b, 0));
+    }
+
+    let (counter, report) = scan::scan(&inputs, &options, || KeyCounter::new(&rules))?;
+    progress.finish();
+    let ranking = counter.into_ranking(by, top);
+    report_to_stderr(&report, &ranking, quiet);
+
+    let list = warm_list(&ranking, &report, &rules);
+    output::write(&list, &format, output_path.as_deref(), quiet)?;
+
+    Ok(if report.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+fn resolve(bound: TimeBound, newest: i64) -> i64 {
+    match bound {
+        TimeBound::At(t) => t,
+        TimeBound::BeforeNewest(d) => {
+            newest.saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        }
+    }
+}
+
+/// Counts nothing: the first pass of a relative time window only needs the
+/// scan's own report (the newest request time).
+struct Nothing;
+
+impl Accumulator for Nothing {
+    fn add(&mut self, _: &Request<'_>) {}
+    fn merge(&mut self, _: Self) {}
+}
+
+/// The newest request time, when a relative bound needs it. This reads the
+/// input once more: an exact window is worth a second pass.
+fn newest_if_needed(
+    inputs: &[hotkeys_parser::input::Source],
+    options: &ScanOptions,
+    since: Option<TimeBound>,
+    until: Option<TimeBound>,
+) -> Result<Option<i64>> {
+    let relative = [since, until]
+        .iter()
+        .any(|b| matches!(b, Some(TimeBound::BeforeNewest(_))));
+    if !relative {
+        return Ok(None);
+    }
+    let quiet_pass = ScanOptions {
+        progress: None,
+        ..options.clone()
+    };
+    let (_, report) = scan::scan(inputs, &quiet_pass, || Nothing)?;
+    match report.last_time {
+        Some(t) => Ok(Some(t)),
+        None => bail!(
+            "--since/--until relative to the newest request: no request in the input has a time"
+        ),
+    }
+}
+
+/// Builds the warm list document from a ranking.
+fn warm_list(ranking: &Ranking, report: &ScanReport, rules: &KeyRules) -> WarmList {
+    let mut keys = Vec::with_capacity(ranking.keys.len());
+    let mut cumulative = 0u64;
+    let share = |x: u64| {
+        if ranking.total == 0 {
+            0.0
+        } else {
+            x as f64 / ranking.total as f64
+        }
+    };
+    let mut scratch = rules.routes.as_ref().map(|r| r.scratch());
+    for (i, (key, stats)) in ranking.keys.iter().enumerate() {
+        let metric = match ranking.by {
+            hotkeys_parser::rank::RankBy::Requests => stats.requests,
+            hotkeys_parser::rank::RankBy::Bytes => stats.bytes,
+            hotkeys_parser::rank::RankBy::Cost => stats.cost_us,
+        };
+        cumulative += metric;
+        let mut entry = WarmEntry {
+            rank: i as u64 + 1,
+            requests: stats.requests,
+            bytes: stats.bytes,
+            cost_us: stats.cost_us,
+            share: share(metric),
+            cumulative_share: share(cumulative),
+            latency_p50_us: stats.latency.quantile(0.5),
+            latency_p99_us: stats.latency.quantile(0.99),
+            ..WarmEntry::default()
+        };
+        entry.set_key(key);
+        match (&rules.routes, &stats.route, scratch.as_mut()) {
+            (Some(routes), Some((route, target)), Some(scratch)) => {
+                entry.route = Some(routes.name(*route).to_string());
+                entry.set_origin_path(&routes.origin_path(*route, target, scratch));
+                entry.ttl = routes.ttl(*route).map(|d| d.as_secs());
+            }
+            // Without routes the key is the request target itself.
+            _ => entry.set_origin_path(key),
+        }
+        keys.push(entry);
+    }
+    WarmList {
+        version: FORMAT_VERSION,
+        generated_at: format_rfc3339(now_micros()),
+        generator: format!("hotkeys {}", env!("CARGO_PKG_VERSION")),
+        ranked_by: ranking.by.name().to_string(),
+        approximate: false,
+        stats: Stats {
+            files: report.inputs,
+            lines: report.lines,
+            blank_lines: report.blank_lines,
+            matched: ranking.counts.matched,
+            filtered: ranking.counts.filtered,
+            malformed: report.malformed,
+            too_long: report.too_long,
+            no_target: ranking.counts.no_target,
+            unrouted: ranking.counts.unrouted,
+            partial_inputs: report.problems.len() as u64,
+            bytes_read: report.bytes_read,
+            distinct_keys: ranking.distinct_keys,
+            first_time: report.first_time.map(format_rfc3339),
+            last_time: report.last_time.map(format_rfc3339),
+        },
+        keys,
+    }
+}
+
+/// What a person should know about the run, on stderr. Input problems are
+/// shown even with --quiet: they change the exit code.
+fn report_to_stderr(report: &ScanReport, ranking: &Ranking, quiet: bool) {
+    for p in &report.problems {
+        eprintln!("hotkeys: {}: {}", escape(p.input.as_bytes()), p.message);
+    }
+    if quiet {
+        return;
+    }
+    for group in format_groups(report) {
+        eprintln!("hotkeys: {group}");
+    }
+    for m in &report.malformed_samples {
+        eprintln!(
+            "hotkeys: {}:{}: malformed line: {}",
+            escape(m.input.as_bytes()),
+            m.line,
+            m.reason
+        );
+    }
+    let malformed_total = report.malformed;
+    if malformed_total > report.malformed_samples.len() as u64 {
+        eprintln!(
+            "hotkeys: {} malformed lines in all (the first {} shown; --strict stops at the first)",
+            malformed_total,
+            report.malformed_samples.len()
+        );
+    }
+    let c = &ranking.counts;
+    let span = match (report.first_time, report.last_time) {
+        (Some(a), Some(b)) => format!(", {} to {}", format_rfc3339(a), format_rfc3339(b)),
+        _ => String::new(),
+    };
+    let mut skipped = vec![format!("{} filtered", c.filtered)];
+    if c.no_target > 0 {
+        skipped.push(format!("{} without a target", c.no_target));
+    }
+    if c.unrouted > 0 {
+        skipped.push(format!("{} matched no route", c.unrouted));
+    }
+    if report.malformed > 0 {
+        skipped.push(format!("{} malformed", report.malformed));
+    }
+    if report.too_long > 0 {
+        skipped.push(format!("{} too long", report.too_long));
+    }
+    eprintln!(
+        "hotkeys: {} inputs, {} lines{span}; {} requests counted under {} keys ({})",
+        report.inputs,
+        report.lines,
+        c.matched,
+        ranking.distinct_keys,
+        skipped.join(", ")
+    );
+}
+
+/// "format combined (detected) for a.log, b.log and 3 more".
+fn format_groups(report: &ScanReport) -> Vec<String> {
+    let mut groups: Vec<(String, bool, Vec<&str>)> = Vec::new();
+    for f in &report.formats {
+        match groups
+            .iter_mut()
+            .find(|(name, d, _)| *name == f.format && *d == f.detected)
+        {
+            Some(g) => g.2.push(&f.input),
+            None => groups.push((f.format.clone(), f.detected, vec![&f.input])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(name, detected, inputs)| {
+            let how = if detected { " (detected)" } else { "" };
+            let shown: Vec<String> = inputs
+                .iter()
+                .take(2)
+                .map(|i| escape(i.as_bytes()))
+                .collect();
+            let more = match inputs.len() {
+                n if n > 2 => format!(" and {} more", n - 2),
+                _ => String::new(),
+            };
+            format!("log format {name}{how} for {}{more}", shown.join(", "))
+        })
+        .collect()
+}
