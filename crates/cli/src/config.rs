@@ -65,7 +65,7 @@ impl RankConfig {
             }
             vec![Source::Stdin]
         } else {
-            input::expand_inputs(&args.inputs)?
+            input::expand_inputs(&args.inputs)
         };
         if inputs.iter().filter(|s| **s == Source::Stdin).count() > 1 {
             bail!("stdin (-) can be read only once; give - one time");

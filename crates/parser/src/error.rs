@@ -5,12 +5,10 @@
 /// Why a scan could not run or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot open {path}: {source}")]
-    Open {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is part of the message, and deliberately not a `source`:
+    // `{:#}` would print it twice.
+    #[error("cannot open {path}: {error}")]
+    Open { path: String, error: std::io::Error },
     #[error("cannot start {threads} worker threads: {message}")]
     ThreadPool { threads: usize, message: String },
     #[error("{input}:{line}: {reason} (--strict stops at the first malformed line)")]

@@ -31,42 +31,39 @@ impl Source {
 /// Turns command-line arguments into sources: `-` is stdin, a directory
 /// stands for every regular file inside it (sorted by name, not recursive;
 /// hidden files skipped), anything else is a file.
-pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<Source>, ScanError> {
+///
+/// Nothing here fails: a path that cannot be examined (missing, no
+/// permission, an unreadable directory) stays in the list as a file, and
+/// the scan reports it as an input it could not read while the other inputs
+/// are still counted.
+pub fn expand_inputs(args: &[PathBuf]) -> Vec<Source> {
     let mut sources = Vec::new();
     for arg in args {
         if arg.as_os_str() == "-" {
             sources.push(Source::Stdin);
             continue;
         }
-        let meta = std::fs::metadata(arg).map_err(|e| ScanError::Open {
-            path: arg.display().to_string(),
-            source: e,
-        })?;
-        if meta.is_dir() {
-            let entries = std::fs::read_dir(arg).map_err(|e| ScanError::Open {
-                path: arg.display().to_string(),
-                source: e,
-            })?;
-            let mut files = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|e| ScanError::Open {
-                    path: arg.display().to_string(),
-                    source: e,
-                })?;
-                let hidden = entry.file_name().to_string_lossy().starts_with('.');
-                // metadata() follows symlinks, so a link to a log counts.
-                let is_file = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file());
-                if is_file && !hidden {
-                    files.push(entry.path());
-                }
-            }
-            files.sort();
-            sources.extend(files.into_iter().map(Source::File));
-        } else {
+        let listing = std::fs::metadata(arg)
+            .ok()
+            .filter(|m| m.is_dir())
+            .and_then(|_| std::fs::read_dir(arg).ok());
+        let Some(entries) = listing else {
             sources.push(Source::File(arg.clone()));
+            continue;
+        };
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            // metadata() follows symlinks, so a link to a log counts.
+            let is_file = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file());
+            if is_file && !hidden {
+                files.push(entry.path());
+            }
         }
+        files.sort();
+        sources.extend(files.into_iter().map(Source::File));
     }
-    Ok(sources)
+    sources
 }
 
 /// How an input is compressed.
@@ -165,9 +162,9 @@ impl Read for FailingReader {
 
 /// Opens a file for reading, naming it in the error.
 pub fn open_file(path: &Path) -> Result<File, ScanError> {
-    File::open(path).map_err(|e| ScanError::Open {
+    File::open(path).map_err(|error| ScanError::Open {
         path: path.display().to_string(),
-        source: e,
+        error,
     })
 }
 
@@ -235,7 +232,7 @@ mod tests {
             std::fs::write(dir.join(name), "x\n").unwrap();
         }
         std::fs::create_dir(dir.join("sub")).unwrap();
-        let got = expand_inputs(&[dir.clone(), PathBuf::from("-")]).unwrap();
+        let got = expand_inputs(&[dir.clone(), PathBuf::from("-")]);
         assert_eq!(
             got,
             vec![
@@ -244,8 +241,9 @@ mod tests {
                 Source::Stdin
             ]
         );
-        let missing = expand_inputs(&[dir.join("nope")]).unwrap_err();
-        assert!(missing.to_string().contains("nope"), "{missing}");
+        // Reported later by the scan, which goes on with the other inputs.
+        let missing = expand_inputs(&[dir.join("nope")]);
+        assert_eq!(missing, vec![Source::File(dir.join("nope"))]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

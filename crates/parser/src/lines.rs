@@ -56,6 +56,12 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// Stream offset just past everything handed out so far: after the
+    /// last line's `\n`, or the end of a skipped long line.
+    pub fn position(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
     /// The next line and the stream offset of its first byte; `None` at the
     /// end. A last line without `\n` is returned as a complete line. On a
     /// read error the unfinished line is dropped, since it may be cut short.

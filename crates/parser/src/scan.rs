@@ -360,7 +360,7 @@ fn plan(
 
 fn error_text(e: &ScanError) -> String {
     match e {
-        ScanError::Open { source, .. } => source.to_string(),
+        ScanError::Open { error, .. } => error.to_string(),
         other => other.to_string(),
     }
 }
@@ -581,7 +581,14 @@ fn read_lines<R: Read, A: Accumulator>(
     outcome: &mut TaskOutcome,
 ) -> io::Result<()> {
     let mut parser = format.line_parser();
-    loop {
+    // Bytes read are measured between stream positions, so skipped long
+    // lines and a last line without `\n` count as what they are. The
+    // position at the top of a round is the end of the previous line: the
+    // last one this task owned when the loop stops.
+    let first = lines.position();
+    let mut owned_end;
+    let result = loop {
+        owned_end = lines.position();
         let (offset, line) = match lines.next_line() {
             Ok(Some(next)) => next,
             Ok(None) => break Ok(()),
@@ -604,7 +611,6 @@ fn read_lines<R: Read, A: Accumulator>(
                 continue;
             }
         };
-        outcome.bytes_read += line.len() as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.trim_ascii().is_empty() {
             outcome.blank_lines += 1;
@@ -623,7 +629,9 @@ fn read_lines<R: Read, A: Accumulator>(
                 note_malformed(outcome, options, abort, e.0);
             }
         }
-    }
+    };
+    outcome.bytes_read += owned_end - first;
+    result
 }
 
 fn note_malformed(
@@ -715,6 +723,7 @@ mod tests {
                 assert_eq!(got.1, whole.1, "chunk {chunk} threads {threads}");
             }
         }
+        assert_eq!(whole.1.bytes_read, text.len() as u64);
         assert_eq!(whole.1.lines, 1000 + 11 * 2);
         assert_eq!(whole.1.malformed, 11);
         assert_eq!(whole.1.blank_lines, 11);
