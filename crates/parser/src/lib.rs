@@ -57,6 +57,7 @@ pub mod error;
 pub mod filter;
 pub mod format;
 pub mod input;
+pub mod keytable;
 pub mod latency;
 pub mod lines;
 pub mod rank;

@@ -1,20 +1,14 @@
 //! Counting requests per key and ranking the keys.
 //!
-//! Each worker counts into its own hash map; maps are merged at the end.
-//! A key's bytes are copied once, when the worker first sees the key:
-//! lookups borrow the line, so the hot path does not allocate. The hasher
-//! is foldhash seeded per map at random, so keys chosen by an attacker
-//! cannot be lined up to collide.
+//! Each worker counts into its own [`KeyTable`]; tables are merged at the
+//! end. Only the keys that make the ranking are copied out.
 
 use std::cmp::Ordering;
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 
 use hotkeys_contract::routes::{RouteScratch, Routes};
 
 use crate::filter::Filter;
+use crate::keytable::{KeyTable, Totals, Update};
 use crate::latency::LatencySketch;
 use crate::record::Request;
 use crate::scan::Accumulator;
@@ -38,11 +32,11 @@ impl RankBy {
         }
     }
 
-    fn metric(self, s: &KeyStats) -> u64 {
+    fn metric(self, t: &Totals) -> u64 {
         match self {
-            RankBy::Requests => s.requests,
-            RankBy::Bytes => s.bytes,
-            RankBy::Cost => s.cost_us,
+            RankBy::Requests => t.requests,
+            RankBy::Bytes => t.bytes,
+            RankBy::Cost => t.cost_us,
         }
     }
 }
@@ -55,7 +49,7 @@ pub struct KeyRules {
     pub routes: Option<Routes>,
 }
 
-/// Totals per key.
+/// Totals of one ranked key.
 #[derive(Clone, Debug, Default)]
 pub struct KeyStats {
     pub requests: u64,
@@ -66,22 +60,6 @@ pub struct KeyStats {
     /// that produced it (smallest, so the choice does not depend on which
     /// thread saw which line).
     pub route: Option<(usize, Box<[u8]>)>,
-}
-
-impl KeyStats {
-    fn merge(&mut self, other: KeyStats) {
-        self.requests += other.requests;
-        self.bytes += other.bytes;
-        self.cost_us += other.cost_us;
-        self.latency.merge(&other.latency);
-        match (&self.route, other.route) {
-            (Some(mine), Some(theirs)) if (theirs.0, &theirs.1) < (mine.0, &mine.1) => {
-                self.route = Some(theirs);
-            }
-            (None, theirs) => self.route = theirs,
-            _ => {}
-        }
-    }
 }
 
 /// Lines that did not become keys, by reason.
@@ -97,52 +75,10 @@ pub struct KeyCounts {
     pub unrouted: u64,
 }
 
-/// Keys and their totals. A `HashTable` rather than a `HashMap` so a
-/// lookup hashes the borrowed line once and copies the key only when it is
-/// new.
-#[derive(Default)]
-struct KeyMap {
-    table: HashTable<(Box<[u8]>, KeyStats)>,
-    hasher: foldhash::fast::RandomState,
-}
-
-impl KeyMap {
-    fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    fn get_or_insert(&mut self, key: &[u8]) -> &mut KeyStats {
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one(key);
-        let entry = self
-            .table
-            .entry(hash, |(k, _)| **k == *key, |(k, _)| hasher.hash_one(k));
-        match entry {
-            Entry::Occupied(e) => &mut e.into_mut().1,
-            Entry::Vacant(e) => &mut e.insert((key.into(), KeyStats::default())).into_mut().1,
-        }
-    }
-
-    /// Adds `stats` to `key`'s totals, taking ownership of the key if new.
-    fn merge_in(&mut self, key: Box<[u8]>, stats: KeyStats) {
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one(&*key);
-        let entry = self
-            .table
-            .entry(hash, |(k, _)| *k == key, |(k, _)| hasher.hash_one(k));
-        match entry {
-            Entry::Occupied(e) => e.into_mut().1.merge(stats),
-            Entry::Vacant(e) => {
-                e.insert((key, stats));
-            }
-        }
-    }
-}
-
 /// The accumulator behind `hotkeys rank`.
 pub struct KeyCounter<'r> {
     rules: &'r KeyRules,
-    keys: KeyMap,
+    keys: KeyTable,
     counts: KeyCounts,
     route_scratch: Option<RouteScratch>,
     key_buf: Vec<u8>,
@@ -152,7 +88,7 @@ impl<'r> KeyCounter<'r> {
     pub fn new(rules: &'r KeyRules) -> Self {
         KeyCounter {
             rules,
-            keys: KeyMap::default(),
+            keys: KeyTable::default(),
             counts: KeyCounts::default(),
             route_scratch: rules.routes.as_ref().map(Routes::scratch),
             key_buf: Vec::new(),
@@ -163,35 +99,50 @@ impl<'r> KeyCounter<'r> {
         self.counts
     }
 
-    pub fn distinct_keys(&self) -> usize {
+    pub fn distinct_keys(&mut self) -> usize {
         self.keys.len()
-    }
-
-    fn entry(&mut self, key_is_buf: bool, target: &[u8]) -> &mut KeyStats {
-        let key: &[u8] = if key_is_buf { &self.key_buf } else { target };
-        self.keys.get_or_insert(key)
     }
 
     /// Ranks the keys by `by` (ties broken by key bytes, so the order is
     /// the same on every run) and keeps the first `top` (0 = all).
-    pub fn into_ranking(self, by: RankBy, top: usize) -> Ranking {
-        let distinct_keys = self.keys.len() as u64;
-        let total: u64 = self.keys.table.iter().map(|(_, s)| by.metric(s)).sum();
-        let mut keys: Vec<(Box<[u8]>, KeyStats)> = self.keys.table.into_iter().collect();
-        let order = |a: &(Box<[u8]>, KeyStats), b: &(Box<[u8]>, KeyStats)| -> Ordering {
-            by.metric(&b.1)
-                .cmp(&by.metric(&a.1))
-                .then_with(|| a.0.cmp(&b.0))
+    pub fn into_ranking(mut self, by: RankBy, top: usize) -> Ranking {
+        let table = &mut self.keys;
+        let distinct = table.len();
+        let metric: Vec<u64> = (0..distinct)
+            .map(|id| by.metric(&table.totals(id)))
+            .collect();
+        let total = metric.iter().sum();
+        let mut ids: Vec<u32> = (0..distinct as u32).collect();
+        let order = |a: &u32, b: &u32| -> Ordering {
+            let (a, b) = (*a as usize, *b as usize);
+            metric[b]
+                .cmp(&metric[a])
+                .then_with(|| table.key(a).cmp(table.key(b)))
         };
-        if top > 0 && top < keys.len() {
-            keys.select_nth_unstable_by(top - 1, order);
-            keys.truncate(top);
+        if top > 0 && top < ids.len() {
+            ids.select_nth_unstable_by(top - 1, order);
+            ids.truncate(top);
         }
-        keys.sort_unstable_by(order);
+        ids.sort_unstable_by(order);
+        let keys = ids
+            .into_iter()
+            .map(|id| {
+                let id = id as usize;
+                let t = table.totals(id);
+                let stats = KeyStats {
+                    requests: t.requests,
+                    bytes: t.bytes,
+                    cost_us: t.cost_us,
+                    latency: table.latency(id).cloned().unwrap_or_default(),
+                    route: table.route(id).cloned(),
+                };
+                (Box::from(table.key(id)), stats)
+            })
+            .collect();
         Ranking {
             by,
             total,
-            distinct_keys,
+            distinct_keys: distinct as u64,
             counts: self.counts,
             keys,
         }
@@ -221,32 +172,28 @@ impl Accumulator for KeyCounter<'_> {
             _ => None,
         };
         self.counts.matched += 1;
-        let stats = self.entry(route.is_some(), target);
-        stats.requests += 1;
-        stats.bytes += r.bytes.unwrap_or(0);
-        if let Some(us) = r.latency_us() {
-            stats.cost_us += us;
-            stats.latency.record(us);
-        }
-        if let Some(route) = route {
-            match &stats.route {
-                Some((i, t)) if (*i, &**t) <= (route, target) => {}
-                _ => stats.route = Some((route, target.into())),
-            }
-        }
+        let key: &[u8] = if route.is_some() {
+            &self.key_buf
+        } else {
+            target
+        };
+        self.keys.add(
+            key,
+            Update {
+                bytes: r.bytes.unwrap_or(0),
+                latency_us: r.latency_us(),
+                route: route.map(|route| (route, target)),
+            },
+        );
     }
 
-    fn merge(&mut self, other: Self) {
-        let (mut big, small) = if self.keys.len() >= other.keys.len() {
-            (std::mem::take(&mut self.keys), other.keys)
-        } else {
-            (other.keys, std::mem::take(&mut self.keys))
-        };
-        for (key, stats) in small.table {
-            big.merge_in(key, stats);
+    fn merge(&mut self, mut other: Self) {
+        // Merging the smaller table into the larger moves fewer keys.
+        if other.keys.len() > self.keys.len() {
+            std::mem::swap(&mut self.keys, &mut other.keys);
         }
-        self.keys = big;
         let c = other.counts;
+        self.keys.merge(other.keys);
         self.counts.matched += c.matched;
         self.counts.filtered += c.filtered;
         self.counts.no_target += c.no_target;

@@ -29,7 +29,7 @@ pub struct TimeCache {
 impl TimeCache {
     /// Unix microseconds, or `None` when the text is not a valid time.
     pub fn parse(&mut self, raw: &[u8], kind: TimeKind) -> Option<i64> {
-        if !self.last_raw.is_empty() && self.last_raw == raw {
+        if !self.last_raw.is_empty() && same_bytes(&self.last_raw, raw) {
             return Some(self.last_value);
         }
         let value = parse_time(raw, kind)?;
@@ -38,6 +38,25 @@ impl TimeCache {
         self.last_value = value;
         Some(value)
     }
+}
+
+/// Equality of two short byte strings, eight bytes at a time: for the
+/// 20-odd bytes of a timestamp this beats both a `memcmp` call and a byte
+/// loop, and it runs on every line.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        if u64::from_ne_bytes(x.try_into().expect("8 bytes"))
+            != u64::from_ne_bytes(y.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    a8.remainder() == b8.remainder()
 }
 
 pub fn parse_time(raw: &[u8], kind: TimeKind) -> Option<i64> {
@@ -236,6 +255,23 @@ mod tests {
             Some(OCT10_2055_UTC + 123_456)
         );
         assert_eq!(parse_epoch_seconds(b"abc"), None);
+    }
+
+    #[test]
+    fn same_bytes_is_equality() {
+        let texts: [&[u8]; 6] = [
+            b"",
+            b"a",
+            b"abcdefgh",
+            b"abcdefgi",
+            b"abcdefghijklmnopq",
+            b"abcdefghijklmnopr",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(same_bytes(a, b), a == b);
+            }
+        }
     }
 
     #[test]

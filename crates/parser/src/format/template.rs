@@ -179,7 +179,7 @@ impl Template {
             let rest = &line[pos..];
             match step {
                 Step::Literal { text, error } => {
-                    if !rest.starts_with(text) {
+                    if !starts_with_short(rest, text) {
                         return Err(*error);
                     }
                     pos += text.len();
@@ -202,13 +202,52 @@ fn leak_message(message: String) -> LineError {
     LineError(Box::leak(message.into_boxed_str()))
 }
 
+/// Literals are a few bytes (` [`, `\" `): comparing them in line is
+/// cheaper than a call to `memcmp` per literal per line.
+#[inline]
+fn starts_with_short(haystack: &[u8], prefix: &[u8]) -> bool {
+    haystack.len() >= prefix.len() && haystack.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
+/// Position of the first `needle` in `haystack`.
+///
+/// Fast path: most fields are a few bytes (`-`, a status, an address), and
+/// profiling showed `memchr`'s per-call dispatch costing more than the
+/// search itself. The first 32 bytes are therefore checked eight at a time
+/// with plain integer arithmetic; longer fields fall back to `memchr`.
+#[inline]
+pub(crate) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut at = 0;
+    while at < 32 && at + 8 <= haystack.len() {
+        let word = u64::from_le_bytes(haystack[at..at + 8].try_into().expect("8 bytes"));
+        let x = word ^ pattern;
+        // A zero byte in `x` is a match; this sets its high bit (and maybe
+        // ones above it, never below, so the lowest set bit is exact).
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if at < 32 {
+        return haystack[at..]
+            .iter()
+            .position(|&b| b == needle)
+            .map(|i| at + i);
+    }
+    memchr::memchr(needle, &haystack[at..]).map(|i| at + i)
+}
+
 fn field_len(rest: &[u8], end: End) -> Option<usize> {
     match end {
         // A missing delimiter means the field runs to the end of the line;
         // if a literal was still expected, that step reports the mismatch.
-        End::Byte(b) => Some(memchr::memchr(b, rest).unwrap_or(rest.len())),
+        End::Byte(b) => Some(find_byte(b, rest).unwrap_or(rest.len())),
         End::Quote => unescaped_quote(rest),
-        End::UntilSpace => Some(memchr::memchr(b' ', rest).unwrap_or(rest.len())),
+        End::UntilSpace => Some(find_byte(b' ', rest).unwrap_or(rest.len())),
         End::UpstreamList => Some(upstream_list_len(rest)),
     }
 }
@@ -217,7 +256,7 @@ fn field_len(rest: &[u8], end: End) -> Option<usize> {
 /// and `\\`; nginx writes `\x22`, so counting backslashes handles both.
 fn unescaped_quote(s: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'"', &s[from..]) {
+    while let Some(i) = find_byte(b'"', &s[from..]) {
         let at = from + i;
         let backslashes = s[..at].iter().rev().take_while(|&&b| b == b'\\').count();
         if backslashes % 2 == 0 {
@@ -392,6 +431,36 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(t.parse(b"10 250", true).unwrap().bytes, Some(&b"10"[..]));
+    }
+
+    #[test]
+    fn find_byte_agrees_with_memchr() {
+        for len in 0..80 {
+            for needle in [b'a', b'c', b'g', b'z', 0x80, 0xff, 0] {
+                for fill in [0u8, 0x7f, 0x80, 0xfe] {
+                    let hay: Vec<u8> = (0..len)
+                        .map(|i| {
+                            if i % 11 == 10 {
+                                b'a' + (i % 7) as u8
+                            } else {
+                                fill.wrapping_add(i as u8 % 3)
+                            }
+                        })
+                        .collect();
+                    assert_eq!(
+                        find_byte(needle, &hay),
+                        memchr::memchr(needle, &hay),
+                        "{len} {needle} {fill}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_prefixes() {
+        assert!(starts_with_short(b"abc", b"ab") && !starts_with_short(b"a", b"ab"));
+        assert!(starts_with_short(b"", b"") && !starts_with_short(b"xb", b"ab"));
     }
 
     #[test]
