@@ -49,13 +49,17 @@ pub struct Update<'a> {
     pub route: Option<(usize, &'a [u8])>,
 }
 
-/// A key waiting in the pipeline, with its update copied.
+/// A key waiting in the pipeline, with what it adds: one request from a
+/// log line, or a whole key's totals from another table being merged.
 #[derive(Default)]
 struct Pending {
     key: Vec<u8>,
     hash: u64,
-    bytes: u64,
+    totals: Totals,
+    /// One request's latency.
     latency_us: Option<u64>,
+    /// Another table's latencies for this key.
+    sketch: Option<Box<LatencySketch>>,
     route: Option<usize>,
     target: Vec<u8>,
 }
@@ -150,6 +154,25 @@ impl KeyTable {
     /// Counts one request for `key`. The update may be applied later (see
     /// the module docs); every reader flushes first.
     pub fn add(&mut self, key: &[u8], update: Update<'_>) {
+        self.enqueue(key, |p| {
+            p.totals = Totals {
+                requests: 1,
+                bytes: update.bytes,
+                cost_us: update.latency_us.unwrap_or(0),
+            };
+            p.latency_us = update.latency_us;
+            p.sketch = None;
+            p.route = update.route.map(|(r, _)| r);
+            if let Some((_, target)) = update.route {
+                p.target.extend_from_slice(target);
+            }
+        });
+    }
+
+    /// Puts `key` in the ring (hashing it and prefetching its slot),
+    /// resolving the oldest pending key first when the ring is full.
+    #[inline]
+    fn enqueue(&mut self, key: &[u8], fill: impl FnOnce(&mut Pending)) {
         let key = &key[..key.len().min(MAX_KEY_LEN)];
         let hash = self.hasher.hash_one(key);
         prefetch(&self.slots[self.slot_index(hash)]);
@@ -162,13 +185,8 @@ impl KeyTable {
         p.key.clear();
         p.key.extend_from_slice(key);
         p.hash = hash;
-        p.bytes = update.bytes;
-        p.latency_us = update.latency_us;
-        p.route = update.route.map(|(r, _)| r);
         p.target.clear();
-        if let Some((_, target)) = update.route {
-            p.target.extend_from_slice(target);
-        }
+        fill(p);
         self.len += 1;
 
         // Halfway down the ring the slot should be in cache: follow it to
@@ -199,19 +217,23 @@ impl KeyTable {
 
     fn resolve_oldest(&mut self) {
         let head = self.head;
-        // Only the key buffer leaves the ring (and comes back), so its
+        // Only the buffers leave the ring (and come back), so their
         // capacity is reused and nothing else is moved.
         let key = std::mem::take(&mut self.ring[head].key);
-        let p = &self.ring[head];
-        let (hash, bytes, latency_us, route) = (p.hash, p.bytes, p.latency_us, p.route);
+        let p = &mut self.ring[head];
+        let (hash, add, latency_us, route) = (p.hash, p.totals, p.latency_us, p.route);
+        let sketch = p.sketch.take();
         let id = self.id_for(&key, hash);
         self.ring[head].key = key;
         let t = &mut self.totals[id];
-        t.requests += 1;
-        t.bytes += bytes;
+        t.requests += add.requests;
+        t.bytes += add.bytes;
+        t.cost_us += add.cost_us;
         if let Some(us) = latency_us {
-            t.cost_us += us;
-            self.record_latency(id, us);
+            self.sketch_for(id).record(us);
+        }
+        if let Some(sketch) = sketch {
+            self.sketch_for(id).merge(&sketch);
         }
         if let Some(route) = route {
             let target = std::mem::take(&mut self.ring[head].target);
@@ -270,11 +292,11 @@ impl KeyTable {
         self.slots = slots;
     }
 
-    fn record_latency(&mut self, id: usize, us: u64) {
+    fn sketch_for(&mut self, id: usize) -> &mut LatencySketch {
         if self.latency.len() <= id {
             self.latency.resize_with(self.spans.len(), || None);
         }
-        self.latency[id].get_or_insert_default().record(us);
+        self.latency[id].get_or_insert_default()
     }
 
     /// Keeps the smallest (route, target) pair, so the choice does not
@@ -312,32 +334,27 @@ impl KeyTable {
         self.routes.get(id).and_then(Option::as_ref)
     }
 
-    /// Adds every key of `other` into `self`.
+    /// Adds every key of `other` into `self`, through the same pipeline as
+    /// single requests: a merge of two large tables is as miss-bound as
+    /// counting.
     pub fn merge(&mut self, mut other: KeyTable) {
-        self.flush();
         other.flush();
         for id in 0..other.spans.len() {
+            let totals = other.totals[id];
+            let sketch = other.latency.get_mut(id).and_then(Option::take);
+            let route = other.routes.get_mut(id).and_then(Option::take);
             let key = other.key(id);
-            let hash = self.hasher.hash_one(key);
-            let mine = self.id_for(key, hash);
-            let t = other.totals[id];
-            let m = &mut self.totals[mine];
-            m.requests += t.requests;
-            m.bytes += t.bytes;
-            m.cost_us += t.cost_us;
-            if let Some(sketch) = other.latency.get_mut(id).and_then(Option::take) {
-                if self.latency.len() <= mine {
-                    self.latency.resize_with(self.spans.len(), || None);
+            self.enqueue(key, |p| {
+                p.totals = totals;
+                p.latency_us = None;
+                p.sketch = sketch;
+                p.route = route.as_ref().map(|(r, _)| *r);
+                if let Some((_, target)) = &route {
+                    p.target.extend_from_slice(target);
                 }
-                match &mut self.latency[mine] {
-                    Some(s) => s.merge(&sketch),
-                    slot @ None => *slot = Some(sketch),
-                }
-            }
-            if let Some((route, target)) = other.routes.get_mut(id).and_then(Option::take) {
-                self.note_route(mine, route, &target);
-            }
+            });
         }
+        self.flush();
     }
 }
 

@@ -17,7 +17,8 @@
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -148,25 +149,49 @@ where
     let tasks = plan(sources, options, &mut planning_problems);
     let abort = AtomicBool::new(false);
 
-    let (accumulator, mut outcomes) = pool.install(|| {
-        tasks
-            .into_par_iter()
-            .fold(
-                || (new_accumulator(), Vec::new()),
-                |(mut acc, mut outcomes), task| {
-                    outcomes.push(run_task(task, sources, options, &abort, &mut acc));
-                    (acc, outcomes)
-                },
-            )
-            .reduce(
-                || (new_accumulator(), Vec::new()),
-                |(mut a, mut oa), (b, ob)| {
-                    a.merge(b);
-                    oa.extend(ob);
-                    (a, oa)
-                },
-            )
+    // One accumulator per worker, fed from a shared queue of tasks: every
+    // extra accumulator would be a whole key table to merge at the end
+    // (rayon's `fold` makes several per thread), and the queue balances
+    // uneven tasks.
+    let queue: Vec<Mutex<Option<Task>>> = tasks.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let next = AtomicUsize::new(0);
+    let finished: Mutex<Vec<(A, Vec<TaskOutcome>)>> = Mutex::new(Vec::with_capacity(threads));
+    pool.scope(|scope| {
+        for _ in 0..threads.min(queue.len()).max(1) {
+            scope.spawn(|_| {
+                let mut acc = new_accumulator();
+                let mut outcomes = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = queue.get(i) else { break };
+                    let task = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(task) = task {
+                        outcomes.push(run_task(task, sources, options, &abort, &mut acc));
+                    }
+                }
+                finished
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((acc, outcomes));
+            });
+        }
     });
+    let finished = finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut outcomes: Vec<TaskOutcome> = Vec::new();
+    let mut accumulators = Vec::with_capacity(finished.len());
+    for (acc, o) in finished {
+        accumulators.push(acc);
+        outcomes.extend(o);
+    }
+    // Pairwise merges run in parallel when there are many workers.
+    let accumulator = pool
+        .install(|| {
+            accumulators.into_par_iter().reduce_with(|mut a, b| {
+                a.merge(b);
+                a
+            })
+        })
+        .unwrap_or_else(&new_accumulator);
 
     outcomes.sort_by_key(|o| (o.source, o.range_start));
     let mut problems: Vec<(usize, u64, InputProblem)> = planning_problems;

@@ -29,12 +29,47 @@ pub struct TimeCache {
 impl TimeCache {
     /// Unix microseconds, or `None` when the text is not a valid time.
     pub fn parse(&mut self, raw: &[u8], kind: TimeKind) -> Option<i64> {
-        if !self.last_raw.is_empty() && same_bytes(&self.last_raw, raw) {
-            return Some(self.last_value);
+        if !self.last_raw.is_empty() {
+            if same_bytes(&self.last_raw, raw) {
+                return Some(self.last_value);
+            }
+            if let Some(value) = self.same_minute(raw, kind) {
+                return Some(value);
+            }
         }
         let value = parse_time(raw, kind)?;
         self.last_raw.clear();
         self.last_raw.extend_from_slice(raw);
+        self.last_value = value;
+        Some(value)
+    }
+
+    /// A quiet log changes second on most lines; when only the seconds
+    /// differ from the last time, the date arithmetic can be skipped.
+    fn same_minute(&mut self, raw: &[u8], kind: TimeKind) -> Option<i64> {
+        // Where the two seconds digits are in each fixed layout.
+        let at = match kind {
+            TimeKind::Clf => 18,
+            TimeKind::Iso8601 => 17,
+            _ => return None,
+        };
+        let last = &self.last_raw;
+        if raw.len() != last.len()
+            || raw.len() < at + 2
+            || raw[..at] != last[..at]
+            || raw[at + 2..] != last[at + 2..]
+        {
+            return None;
+        }
+        let seconds = |b: &[u8]| -> Option<i64> {
+            let (t, u) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+            (t <= 6 && u <= 9)
+                .then(|| i64::from(t * 10 + u))
+                .filter(|s| *s <= 60)
+        };
+        let (old, new) = (seconds(last)?, seconds(raw)?);
+        let value = self.last_value + (new - old) * 1_000_000;
+        self.last_raw[at..at + 2].copy_from_slice(&raw[at..at + 2]);
         self.last_value = value;
         Some(value)
     }
@@ -255,6 +290,34 @@ mod tests {
             Some(OCT10_2055_UTC + 123_456)
         );
         assert_eq!(parse_epoch_seconds(b"abc"), None);
+    }
+
+    #[test]
+    fn cache_within_a_minute_agrees_with_a_full_parse() {
+        let mut cache = TimeCache::default();
+        for text in [
+            &b"10/Oct/2000:13:55:36 -0700"[..],
+            b"10/Oct/2000:13:55:59 -0700",
+            b"10/Oct/2000:13:55:00 -0700",
+            b"10/Oct/2000:13:56:00 -0700",
+            b"10/Oct/2000:13:56:7x -0700",
+            b"10/Oct/2000:13:56:61 -0700",
+            b"10/Oct/2000:13:56:01 +0200",
+        ] {
+            assert_eq!(
+                cache.parse(text, TimeKind::Clf),
+                parse_clf(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        for text in [
+            &b"2000-10-10T13:55:36Z"[..],
+            b"2000-10-10T13:55:09Z",
+            b"2000-10-10T13:55:09.5Z",
+        ] {
+            assert_eq!(cache.parse(text, TimeKind::Iso8601), parse_iso8601(text));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod template;
 
 use std::sync::Arc;
 
-use crate::record::{JoinBuffer, LineError, Request};
+use crate::record::{JoinBuffer, LineError, RawFields, Request};
 use crate::time::TimeCache;
 use json::{JsonFields, JsonLineParser};
 use template::Template;
@@ -195,7 +195,11 @@ impl LineParser {
     /// Parses one line (without its line ending).
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
         let raw = match &mut self.kind {
-            ParserKind::Text(t) => t.parse(line, false)?,
+            ParserKind::Text(t) => {
+                let mut raw = RawFields::default();
+                t.parse_into(line, false, &mut raw)?;
+                raw
+            }
             ParserKind::Json(p) => p.parse(line)?,
         };
         let req = raw.to_request(&mut self.times, &mut self.join)?;

@@ -65,25 +65,31 @@ enum End {
     UntilSpace,
 }
 
+/// A literal the line must show, and the message when it does not.
 #[derive(Clone, Debug)]
-enum Step {
-    Literal {
-        text: Vec<u8>,
-        error: LineError,
-    },
-    Field {
-        kind: FieldKind,
-        end: End,
-        error: LineError,
-    },
+struct Literal {
+    text: Box<[u8]>,
+    error: LineError,
+}
+
+/// A field and the literal right after it (empty after the last field):
+/// one step per field halves the iterations of the matching loop.
+#[derive(Clone, Debug)]
+struct Step {
+    kind: FieldKind,
+    end: End,
+    error: LineError,
+    then: Literal,
 }
 
 /// A compiled log format.
 #[derive(Clone, Debug)]
 pub struct Template {
+    /// Literal text before the first field.
+    lead: Literal,
     steps: Vec<Step>,
-    /// Index one past the last step that fills a used field.
-    last_used_step: usize,
+    /// How many steps it takes to reach the last used field.
+    used_steps: usize,
     pieces: Vec<Piece>,
 }
 
@@ -103,49 +109,61 @@ impl Template {
         if !merged.iter().any(|p| matches!(p, Piece::Field(..))) {
             return Err("the format has no fields".into());
         }
-        let mut steps = Vec::with_capacity(merged.len());
-        for (i, piece) in merged.iter().enumerate() {
-            match piece {
-                Piece::Literal(text) => {
-                    let shown = String::from_utf8_lossy(text).replace('\n', "\\n");
-                    steps.push(Step::Literal {
-                        text: text.clone(),
-                        error: leak_message(format!("expected {shown:?}")),
-                    });
+        let literal = |text: &[u8]| Literal {
+            text: text.into(),
+            error: leak_message(format!(
+                "expected {:?}",
+                String::from_utf8_lossy(text).replace('\n', "\\n")
+            )),
+        };
+        let (lead, fields) = match merged.split_first() {
+            Some((Piece::Literal(text), rest)) => (literal(text), rest),
+            _ => (literal(b""), &merged[..]),
+        };
+        let mut steps = Vec::new();
+        for (i, piece) in fields.iter().enumerate() {
+            let Piece::Field(kind, name) = piece else {
+                continue;
+            };
+            let before = match i.checked_sub(1) {
+                Some(j) => fields.get(j),
+                None => merged.first().filter(|p| matches!(p, Piece::Literal(_))),
+            };
+            let after = fields.get(i + 1);
+            let end = match (before, after) {
+                (_, Some(Piece::Field(_, next))) => {
+                    return Err(format!(
+                        "fields {name} and {next} have nothing between them, so where one ends is unknown"
+                    ));
                 }
-                Piece::Field(kind, name) => {
-                    let before = i.checked_sub(1).map(|j| &merged[j]);
-                    let after = merged.get(i + 1);
-                    let end = match (before, after) {
-                        (_, Some(Piece::Field(_, next))) => {
-                            return Err(format!(
-                                "fields {name} and {next} have nothing between them, so where one ends is unknown"
-                            ));
-                        }
-                        (Some(Piece::Literal(b)), Some(Piece::Literal(a)))
-                            if b.ends_with(b"\"") && a.starts_with(b"\"") =>
-                        {
-                            End::Quote
-                        }
-                        _ if matches!(kind, FieldKind::UpstreamTime(_)) => End::UpstreamList,
-                        (_, Some(Piece::Literal(a))) => End::Byte(a[0]),
-                        (_, None) => End::UntilSpace,
-                    };
-                    steps.push(Step::Field {
-                        kind: *kind,
-                        end,
-                        error: leak_message(format!("bad or missing {name}")),
-                    });
+                (Some(Piece::Literal(b)), Some(Piece::Literal(a)))
+                    if b.ends_with(b"\"") && a.starts_with(b"\"") =>
+                {
+                    End::Quote
                 }
-            }
+                _ if matches!(kind, FieldKind::UpstreamTime(_)) => End::UpstreamList,
+                (_, Some(Piece::Literal(a))) => End::Byte(a[0]),
+                (_, None) => End::UntilSpace,
+            };
+            let then = match after {
+                Some(Piece::Literal(a)) => literal(a),
+                _ => literal(b""),
+            };
+            steps.push(Step {
+                kind: *kind,
+                end,
+                error: leak_message(format!("bad or missing {name}")),
+                then,
+            });
         }
-        let last_used_step = steps
+        let used_steps = steps
             .iter()
-            .rposition(|s| matches!(s, Step::Field { kind, .. } if kind.is_used()))
+            .rposition(|s| s.kind.is_used())
             .map_or(0, |i| i + 1);
         Ok(Template {
+            lead,
             steps,
-            last_used_step,
+            used_steps,
             pieces: merged,
         })
     }
@@ -169,29 +187,45 @@ impl Template {
     /// to detect formats); otherwise matching stops after the last used field.
     pub fn parse<'a>(&self, line: &'a [u8], full: bool) -> Result<RawFields<'a>, LineError> {
         let mut raw = RawFields::default();
-        let mut pos = 0usize;
+        self.parse_into(line, full, &mut raw)?;
+        Ok(raw)
+    }
+
+    /// [`Template::parse`] into the caller's fields: the struct is large,
+    /// and filling it in place saves a copy per line on the hot path.
+    pub fn parse_into<'a>(
+        &self,
+        line: &'a [u8],
+        full: bool,
+        raw: &mut RawFields<'a>,
+    ) -> Result<(), LineError> {
+        let mut rest = line;
+        if !starts_with_short(rest, &self.lead.text) {
+            return Err(self.lead.error);
+        }
+        rest = &rest[self.lead.text.len()..];
         let steps = if full {
             &self.steps[..]
         } else {
-            &self.steps[..self.last_used_step]
+            &self.steps[..self.used_steps]
         };
-        for step in steps {
-            let rest = &line[pos..];
-            match step {
-                Step::Literal { text, error } => {
-                    if !starts_with_short(rest, text) {
-                        return Err(*error);
-                    }
-                    pos += text.len();
-                }
-                Step::Field { kind, end, error } => {
-                    let len = field_len(rest, *end).ok_or(*error)?;
-                    store(&mut raw, *kind, &rest[..len]);
-                    pos += len;
-                }
+        let last = steps.len().wrapping_sub(1);
+        for (i, step) in steps.iter().enumerate() {
+            let len = field_len(rest, step.end).ok_or(step.error)?;
+            let (value, after) = rest.split_at(len);
+            store(raw, step.kind, value);
+            rest = after;
+            // The fast path stops at the last used field: what follows it
+            // is not looked at.
+            if i == last && !full {
+                break;
             }
+            if !starts_with_short(rest, &step.then.text) {
+                return Err(step.then.error);
+            }
+            rest = &rest[step.then.text.len()..];
         }
-        Ok(raw)
+        Ok(())
     }
 }
 
