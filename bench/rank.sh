@@ -8,7 +8,8 @@
 #           and GoAccess when installed (BENCH_GOACCESS=1: it takes minutes)
 #   gz      the same log as 4 rotated .gz files: hotkeys vs zcat, 2 at a time
 #   scale   250 MB, 500 MB and 1 GB: time grows linearly with input size
-#   memory  peak RSS of exact ranking on 3M distinct keys
+#   memory  peak RSS of exact ranking on 3M distinct keys, and of
+#           --max-memory 64MiB on 3M keys with its recall of the exact top 100
 # Inputs are generated once into $BENCH_WORK (default bench/work) with the
 # project's generator; each command runs $BENCH_RUNS times (default 3) and
 # its best time is kept.
@@ -111,13 +112,27 @@ bench_scale() {
 }
 
 bench_memory() {
-  local log=$work/rank-3m-keys.log
-  make_log "$log" 6000000 3000000 0.9
+  # Exact mode: about 3M distinct keys (uniform, so nearly every key occurs).
+  local log=$work/rank-3m-distinct.log
+  make_log "$log" 12000000 3000000 0
   local distinct rss
   distinct=$("$hotkeys" rank --all --top 1 --quiet --format json "$log" | grep -o '"distinct_keys": [0-9]*' | grep -o '[0-9]*$')
   rss=$( { /usr/bin/time -f '%M' "$hotkeys" rank --all --top 100 --quiet "$log" >/dev/null; } 2>&1 | tail -1)
-  echo "== memory: exact ranking, 6M lines over $distinct distinct keys (Zipf 0.9)"
+  echo "== memory, exact: 12M lines over $distinct distinct keys"
   printf 'peak RSS %s MiB, %s bytes per distinct key\n' "$((rss / 1024))" "$((rss * 1024 / distinct))"
+
+  # Bounded mode: 6M lines over 3M keys (Zipf 0.9) in 64 MiB.
+  log=$work/rank-3m-keys.log
+  make_log "$log" 6000000 3000000 0.9
+  "$hotkeys" rank --all --top 100 --quiet --format csv "$log" >"$work/exact-top100.csv"
+  rss=$( { /usr/bin/time -f '%M' "$hotkeys" rank --all --top 100 --quiet --max-memory 64MiB --format csv "$log" >"$work/bounded-top100.csv"; } 2>&1 | tail -1)
+  echo "== memory, bounded: 6M lines over 3M keys (Zipf 0.9), --max-memory 64MiB"
+  awk -F, '
+    NR == FNR { if (FNR > 1) exact[$2] = $3; next }
+    FNR > 1 { if ($2 in exact) { found++; if (exact[$2] < $13 || exact[$2] > $14) bad++ } }
+    END { printf "exact top-100 keys found: %d of 100; true counts outside [requests_min, requests_max]: %d\n", found, bad + 0 }
+  ' "$work/exact-top100.csv" "$work/bounded-top100.csv"
+  printf 'peak RSS %s MiB\n' "$((rss / 1024))"
 }
 
 machine

@@ -1083,18 +1083,20 @@ fn output_formats_hold_the_same_list() {
     let rows = parse_csv(out.stdout_text());
     assert_eq!(
         rows[0].join(","),
-        "rank,key,requests,bytes,cost_us,share,cumulative_share,latency_p50_us,latency_p99_us,route,origin_path,ttl,key_base64"
+        "rank,key,requests,bytes,cost_us,share,cumulative_share,latency_p50_us,latency_p99_us,route,origin_path,ttl,requests_min,requests_max,key_base64"
     );
     assert_eq!(rows.len(), 1 + list.len());
     for (row, e) in rows[1..].iter().zip(list) {
-        assert_eq!(row.len(), 13, "{row:?}");
+        assert_eq!(row.len(), 15, "{row:?}");
+        // An exact list has no bounds.
+        assert_eq!((row[12].as_str(), row[13].as_str()), ("", ""));
         assert_eq!(row[0], e["rank"].to_string());
         assert_eq!(row[1], e["key"].as_str().unwrap());
         assert_eq!(row[2], e["requests"].to_string());
         assert_eq!(row[3], e["bytes"].to_string());
         assert_eq!(row[10], e["origin_path"].as_str().unwrap());
         assert_eq!(
-            row[12],
+            row[14],
             e.get("key_base64").and_then(Value::as_str).unwrap_or("")
         );
     }
@@ -1404,4 +1406,71 @@ fn sample_logs_rank_cleanly() {
     assert!(entries(&doc).len() >= 10);
     assert_eq!(stat(&doc, "partial_inputs"), 0);
     assert_eq!(stat(&doc, "malformed"), 0);
+}
+
+#[test]
+fn max_memory_keeps_true_counts_within_the_reported_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    // 60k keys need far more than 4 MiB of tables per the tail; the hot
+    // keys still stand out.
+    let (log, truth) = generated(&Config {
+        lines: 200_000,
+        keys: 120_000,
+        zipf: 0.9,
+        seed: 17,
+        ..Config::default()
+    });
+    let path = write(dir.path(), "access.log", &log);
+    let exact: Counts = truth.counts_for(|_, _| true).into_iter().collect();
+
+    let doc = rank_json(&[&path, &"--all", &"--max-memory", &"4MiB"]);
+    assert_eq!(doc["approximate"], Value::Bool(true));
+    let list = entries(&doc);
+    // Keys were dropped to stay in budget; every kept one is bracketed.
+    assert!(
+        list.len() < exact.len() / 2,
+        "{} of {} keys kept",
+        list.len(),
+        exact.len()
+    );
+    for e in list {
+        let real = exact.get(&key_bytes(e)).copied().unwrap_or(0);
+        let (low, high) = (
+            e["requests_min"].as_u64().unwrap(),
+            e["requests_max"].as_u64().unwrap(),
+        );
+        assert_eq!(high, e["requests"].as_u64().unwrap());
+        assert!(
+            low <= real && real <= high,
+            "{}: {real} not in {low}..={high}",
+            e["key"]
+        );
+    }
+    let mut best: Vec<(&Vec<u8>, &u64)> = exact.iter().collect();
+    best.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let listed: std::collections::HashSet<Vec<u8>> = list.iter().take(100).map(key_bytes).collect();
+    let found = best
+        .iter()
+        .take(50)
+        .filter(|(k, _)| listed.contains(*k))
+        .count();
+    assert!(
+        found >= 49,
+        "only {found} of the exact top 50 in the bounded top 100"
+    );
+
+    // When the keys fit, the bounded mode is exact and says so.
+    let roomy = rank_json(&[&path, &"--all", &"--max-memory", &"512MiB"]);
+    assert_eq!(roomy["approximate"], Value::Bool(false));
+    assert_eq!(key_map(&roomy), exact);
+    assert!(entries(&roomy)[0].get("requests_min").is_none());
+
+    // Its bounds are request counts, so it ranks by requests only.
+    let out = rank(&[&path, &"--max-memory", &"64MiB", &"--by", &"bytes"]);
+    expect_code(&out, 1);
+    assert!(
+        out.stderr.contains("--max-memory ranks by requests only"),
+        "{}",
+        out.stderr
+    );
 }

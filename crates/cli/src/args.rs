@@ -106,6 +106,12 @@ pub struct RankArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Count in at most SIZE of memory (e.g. 64MiB): for key spaces too
+    /// large to count exactly. Counts become estimates with error bounds
+    /// once the keys no longer fit; while they fit, they stay exact.
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
+
     /// Worker threads; 0 uses every core.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,

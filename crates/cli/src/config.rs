@@ -13,7 +13,7 @@ use hotkeys_parser::filter::{self, Filter};
 use hotkeys_parser::format::FormatChoice;
 use hotkeys_parser::format::json::JsonFields;
 use hotkeys_parser::input::{self, Source};
-use hotkeys_parser::rank::{KeyRules, RankBy};
+use hotkeys_parser::rank::{KeyRules, MemoryBudget, RankBy};
 use hotkeys_parser::scan::ScanOptions;
 use hotkeys_parser::time::parse_iso8601;
 
@@ -161,6 +161,28 @@ impl RankConfig {
         if max_line == 0 || chunk_size == 0 {
             bail!("--max-line and --chunk-size must be above zero");
         }
+        // Key spans in the key table hold up to 16 MiB.
+        if max_line > 16 << 20 {
+            bail!("--max-line {:?}: at most 16MiB", args.max_line);
+        }
+        let memory = match &args.max_memory {
+            None => None,
+            Some(text) => {
+                let limit = parse_size(text).with_context(|| format!("--max-memory {text:?}"))?;
+                if limit < 4 << 20 {
+                    bail!("--max-memory {text:?}: at least 4MiB");
+                }
+                if args.by != RankByArg::Requests {
+                    bail!(
+                        "--max-memory ranks by requests only: its error bounds are request counts \
+                         (drop --by, or count exactly without --max-memory)"
+                    );
+                }
+                Some(MemoryBudget::new(
+                    usize::try_from(limit).unwrap_or(usize::MAX),
+                ))
+            }
+        };
 
         Ok(RankConfig {
             inputs,
@@ -173,7 +195,11 @@ impl RankConfig {
                 strict: args.strict,
                 ..ScanOptions::default()
             },
-            rules: KeyRules { filter, routes },
+            rules: KeyRules {
+                filter,
+                routes,
+                memory,
+            },
             since,
             until,
             top: args.top,

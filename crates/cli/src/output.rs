@@ -83,7 +83,11 @@ fn table(list: &WarmList, out: &mut dyn Write) -> io::Result<()> {
     let has_routes = list.keys.iter().any(|k| k.route.is_some());
     let by_cost = list.ranked_by == "cost";
 
-    let mut header: Vec<&str> = vec!["RANK", "REQUESTS", "SHARE", "CUMUL", "BYTES"];
+    let mut header: Vec<&str> = vec!["RANK", "REQUESTS"];
+    if list.approximate {
+        header.push("ERROR");
+    }
+    header.extend(["SHARE", "CUMUL", "BYTES"]);
     if by_cost || has_latency {
         header.push("COST");
     }
@@ -99,13 +103,16 @@ fn table(list: &WarmList, out: &mut dyn Write) -> io::Result<()> {
         .keys
         .iter()
         .map(|k| {
-            let mut row = vec![
-                k.rank.to_string(),
-                k.requests.to_string(),
+            let mut row = vec![k.rank.to_string(), k.requests.to_string()];
+            if list.approximate {
+                let low = k.requests_min.unwrap_or(k.requests);
+                row.push(format!("-{}", k.requests - low));
+            }
+            row.extend([
                 percent(k.share),
                 percent(k.cumulative_share),
                 format_size(k.bytes),
-            ];
+            ]);
             if by_cost || has_latency {
                 row.push(duration(Some(k.cost_us)));
             }

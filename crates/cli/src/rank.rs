@@ -3,6 +3,7 @@
 use anyhow::{Result, bail};
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_contract::warmlist::{FORMAT_VERSION, Stats, WarmEntry, WarmList};
+use hotkeys_parser::keytable::KeyStore;
 use hotkeys_parser::rank::{KeyCounter, KeyRules, Ranking};
 use hotkeys_parser::record::Request;
 use hotkeys_parser::scan::{self, Accumulator, ScanOptions, ScanReport};
@@ -37,7 +38,13 @@ pub fn run(config: RankConfig) -> Result<Exit> {
         rules.filter.until = until.map(|b| resolve(b, 0));
     }
 
-    let (counter, report) = scan::scan(&inputs, &options, || KeyCounter::new(&rules))?;
+    // Exact counting shares one key store between workers; bounded counting
+    // trims each worker's own table.
+    let store = KeyStore::default();
+    let (counter, report) = scan::scan(&inputs, &options, || match rules.memory {
+        Some(_) => KeyCounter::new(&rules),
+        None => KeyCounter::with_store(&rules, &store),
+    })?;
     progress.finish();
     let ranking = counter.into_ranking(by, top);
     report_to_stderr(&report, &ranking, quiet);
@@ -125,6 +132,8 @@ fn warm_list(ranking: &Ranking, report: &ScanReport, rules: &KeyRules) -> WarmLi
             cumulative_share: share(cumulative),
             latency_p50_us: stats.latency.quantile(0.5),
             latency_p99_us: stats.latency.quantile(0.99),
+            requests_min: ranking.approximate.then(|| stats.requests - stats.error),
+            requests_max: ranking.approximate.then_some(stats.requests),
             ..WarmEntry::default()
         };
         entry.set_key(key);
@@ -144,7 +153,7 @@ fn warm_list(ranking: &Ranking, report: &ScanReport, rules: &KeyRules) -> WarmLi
         generated_at: format_rfc3339(now_micros()),
         generator: format!("hotkeys {}", env!("CARGO_PKG_VERSION")),
         ranked_by: ranking.by.name().to_string(),
-        approximate: false,
+        approximate: ranking.approximate,
         stats: Stats {
             files: report.inputs,
             lines: report.lines,
@@ -211,9 +220,20 @@ fn report_to_stderr(report: &ScanReport, ranking: &Ranking, quiet: bool) {
     if report.too_long > 0 {
         skipped.push(format!("{} too long", report.too_long));
     }
+    if ranking.approximate {
+        eprintln!(
+            "hotkeys: counts are estimates: the keys did not fit in --max-memory; each count is an \
+             upper bound, with its lower bound in requests_min (json, ndjson, csv) and ERROR (table)"
+        );
+    }
     eprintln!(
-        "hotkeys: {} inputs, {} lines{span}; {} requests counted under {} keys ({})",
+        "hotkeys: {} {}, {} lines{span}; {} requests counted under {} keys ({})",
         report.inputs,
+        if report.inputs == 1 {
+            "input"
+        } else {
+            "inputs"
+        },
         report.lines,
         c.matched,
         ranking.distinct_keys,

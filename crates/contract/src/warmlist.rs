@@ -28,7 +28,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Header of the CSV form. `key_base64` is last so that tools which only
 /// know the documented leading columns still find them where they expect.
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 15] = [
     "rank",
     "key",
     "requests",
@@ -41,6 +41,8 @@ pub const CSV_HEADER: [&str; 13] = [
     "route",
     "origin_path",
     "ttl",
+    "requests_min",
+    "requests_max",
     "key_base64",
 ];
 
@@ -165,6 +167,13 @@ pub struct WarmEntry {
     /// Time to live in seconds, from the route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u64>,
+    /// In an approximate list: the smallest the true request count can be
+    /// (`requests` is then the largest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_min: Option<u64>,
+    /// In an approximate list: the largest the true request count can be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_max: Option<u64>,
 }
 
 impl WarmEntry {
@@ -381,6 +390,8 @@ pub fn write_csv<W: Write>(list: &WarmList, w: W) -> io::Result<()> {
             e.route.as_deref().unwrap_or_default(),
             e.origin_path.as_deref().unwrap_or_default(),
             &opt(e.ttl),
+            &opt(e.requests_min),
+            &opt(e.requests_max),
             e.key_base64.as_deref().unwrap_or_default(),
         ])?;
     }
@@ -602,6 +613,8 @@ struct CsvColumns {
     route: Option<usize>,
     origin_path: Option<usize>,
     ttl: Option<usize>,
+    requests_min: Option<usize>,
+    requests_max: Option<usize>,
 }
 
 fn read_csv(input: &[u8]) -> Result<Vec<WarmEntry>, WarmListError> {
@@ -634,6 +647,8 @@ fn read_csv(input: &[u8]) -> Result<Vec<WarmEntry>, WarmListError> {
             b"route" => &mut cols.route,
             b"origin_path" => &mut cols.origin_path,
             b"ttl" => &mut cols.ttl,
+            b"requests_min" => &mut cols.requests_min,
+            b"requests_max" => &mut cols.requests_max,
             _ => continue,
         };
         slot.get_or_insert(i);
@@ -706,6 +721,8 @@ fn read_csv(input: &[u8]) -> Result<Vec<WarmEntry>, WarmListError> {
             route: text(cols.route, "route")?.map(str::to_owned),
             origin_path: text(cols.origin_path, "origin_path")?.map(str::to_owned),
             ttl: number(cols.ttl, "ttl")?,
+            requests_min: number(cols.requests_min, "requests_min")?,
+            requests_max: number(cols.requests_max, "requests_max")?,
         };
         // Normalise through set_key so a redundant key_base64 on a UTF-8 key
         // does not survive, and a bad one is reported with its line.

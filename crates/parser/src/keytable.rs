@@ -38,6 +38,10 @@ pub struct Totals {
     pub requests: u64,
     pub bytes: u64,
     pub cost_us: u64,
+    /// How much `requests` may overstate the truth: non-zero only in
+    /// bounded-memory mode, where a key can have been evicted and re-entered
+    /// (see `crate::rank`).
+    pub error: u64,
 }
 
 /// What one request adds to its key.
@@ -103,6 +107,9 @@ pub struct KeyTable {
     /// Per id, with routes only: the route and the smallest target seen.
     routes: Vec<Option<(usize, Box<[u8]>)>>,
     hasher: foldhash::quality::RandomState,
+    /// Whether to keep per-key latency distributions (their size is not
+    /// bounded, so bounded-memory mode does without them).
+    sketches: bool,
     ring: Vec<Pending>,
     /// Ring positions: `head` is the oldest pending key, `len` how many.
     head: usize,
@@ -119,6 +126,7 @@ impl Default for KeyTable {
             latency: Vec::new(),
             routes: Vec::new(),
             hasher: foldhash::quality::RandomState::default(),
+            sketches: true,
             ring: (0..DEPTH).map(|_| Pending::default()).collect(),
             head: 0,
             len: 0,
@@ -141,6 +149,11 @@ fn prefetch<T: ?Sized>(p: *const T) {
 }
 
 impl KeyTable {
+    /// Keys already resolved (flush first to include pending ones).
+    pub fn id_count(&self) -> usize {
+        self.spans.len()
+    }
+
     /// Distinct keys (pending ones included once they are resolved).
     pub fn len(&mut self) -> usize {
         self.flush();
@@ -159,6 +172,7 @@ impl KeyTable {
                 requests: 1,
                 bytes: update.bytes,
                 cost_us: update.latency_us.unwrap_or(0),
+                error: 0,
             };
             p.latency_us = update.latency_us;
             p.sketch = None;
@@ -204,6 +218,120 @@ impl KeyTable {
         }
     }
 
+    /// A table hashing with `hasher`: tables that exchange keys share one,
+    /// so a key's hash (and its shard in a [`KeyStore`]) is the same in all.
+    pub fn with_hasher(hasher: foldhash::quality::RandomState) -> Self {
+        KeyTable {
+            hasher,
+            ..KeyTable::default()
+        }
+    }
+
+    /// The hash this table uses for `key`.
+    pub fn hash_of(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Empties the table but keeps its buffers for reuse.
+    pub fn clear(&mut self) {
+        self.flush();
+        self.slots.fill(Slot::default());
+        self.arena.clear();
+        self.spans.clear();
+        self.totals.clear();
+        self.latency.clear();
+        self.routes.clear();
+    }
+
+    /// A table that keeps no per-key latency distributions.
+    pub fn without_latency_sketches() -> Self {
+        KeyTable {
+            sketches: false,
+            ..KeyTable::default()
+        }
+    }
+
+    /// Adds whole totals to `key` (used to carry keys between tables).
+    pub fn add_totals(&mut self, key: &[u8], totals: Totals) {
+        self.enqueue(key, |p| {
+            p.totals = totals;
+            p.latency_us = None;
+            p.sketch = None;
+            p.route = None;
+        });
+    }
+
+    /// Adds `extra` to the count and the error of keys `from..`.
+    pub fn raise_from(&mut self, from: usize, extra: u64) {
+        self.flush();
+        for t in self.totals.iter_mut().skip(from) {
+            t.requests += extra;
+            t.error += extra;
+        }
+    }
+
+    /// Bytes this table holds on the heap, by capacity: what counts
+    /// against a memory budget.
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let sketches: usize = self
+            .latency
+            .iter()
+            .flatten()
+            .map(|s| size_of::<LatencySketch>() + s.heap_bytes())
+            .sum();
+        let routes: usize = self
+            .routes
+            .iter()
+            .flatten()
+            .map(|(_, t)| t.len() + 16)
+            .sum();
+        self.slots.capacity() * size_of::<Slot>()
+            + self.arena.capacity()
+            + self.spans.capacity() * size_of::<u64>()
+            + self.totals.capacity() * size_of::<Totals>()
+            + self.latency.capacity() * size_of::<Option<Box<LatencySketch>>>()
+            + self.routes.capacity() * size_of::<Option<(usize, Box<[u8]>)>>()
+            + sketches
+            + routes
+    }
+
+    /// Keeps only the keys in `keep` (ids), in a freshly sized table: the
+    /// memory of dropped keys is returned, not just marked free.
+    pub fn retain(&mut self, keep: &[u32]) {
+        self.flush();
+        let mut kept = KeyTable {
+            sketches: self.sketches,
+            ..KeyTable::default()
+        };
+        let want = (keep.len() * 2).next_power_of_two().max(1024);
+        kept.slots = vec![Slot::default(); want];
+        kept.arena
+            .reserve_exact(keep.iter().map(|&id| self.key(id as usize).len()).sum());
+        kept.spans.reserve_exact(keep.len());
+        kept.totals.reserve_exact(keep.len());
+        for &id in keep {
+            let id = id as usize;
+            let key = self.key(id);
+            let hash = kept.hasher.hash_one(key);
+            let new = kept.id_for(key, hash);
+            kept.totals[new] = self.totals[id];
+            if let Some(route) = self.routes.get_mut(id).and_then(Option::take) {
+                if kept.routes.len() <= new {
+                    kept.routes.resize_with(new + 1, || None);
+                }
+                kept.routes[new] = Some(route);
+            }
+            if let Some(sketch) = self.latency.get_mut(id).and_then(Option::take) {
+                if kept.latency.len() <= new {
+                    kept.latency.resize_with(new + 1, || None);
+                }
+                kept.latency[new] = Some(sketch);
+            }
+        }
+        *self = kept;
+    }
+
     /// Resolves every pending key.
     pub fn flush(&mut self) {
         while self.len > 0 {
@@ -229,11 +357,14 @@ impl KeyTable {
         t.requests += add.requests;
         t.bytes += add.bytes;
         t.cost_us += add.cost_us;
-        if let Some(us) = latency_us {
-            self.sketch_for(id).record(us);
-        }
-        if let Some(sketch) = sketch {
-            self.sketch_for(id).merge(&sketch);
+        t.error += add.error;
+        if self.sketches {
+            if let Some(us) = latency_us {
+                self.sketch_for(id).record(us);
+            }
+            if let Some(sketch) = sketch {
+                self.sketch_for(id).merge(&sketch);
+            }
         }
         if let Some(route) = route {
             let target = std::mem::take(&mut self.ring[head].target);
@@ -261,6 +392,12 @@ impl KeyTable {
         }
         let id = self.spans.len();
         let span = (self.arena.len() as u64) << LEN_BITS | key.len() as u64;
+        // Growing by half rather than doubling: these arrays are most of
+        // the memory per key, and doubling leaves a quarter unused on
+        // average.
+        grow_by_half(&mut self.arena, key.len());
+        grow_by_half(&mut self.spans, 1);
+        grow_by_half(&mut self.totals, 1);
         self.arena.extend_from_slice(key);
         self.spans.push(span);
         self.totals.push(Totals::default());
@@ -268,8 +405,9 @@ impl KeyTable {
             meta: u64::from(want) << 32 | (id as u64 + 1),
             span,
         };
-        // Half full at most keeps probe chains short.
-        if self.spans.len() * 2 > self.slots.len() {
+        // At most 70% full: linear probing stays within a cache line or
+        // two, and the 16-byte slots cost about 30 bytes per key.
+        if self.spans.len() * 10 > self.slots.len() * 7 {
             self.grow();
         }
         id
@@ -340,21 +478,110 @@ impl KeyTable {
     pub fn merge(&mut self, mut other: KeyTable) {
         other.flush();
         for id in 0..other.spans.len() {
-            let totals = other.totals[id];
-            let sketch = other.latency.get_mut(id).and_then(Option::take);
-            let route = other.routes.get_mut(id).and_then(Option::take);
-            let key = other.key(id);
-            self.enqueue(key, |p| {
-                p.totals = totals;
-                p.latency_us = None;
-                p.sketch = sketch;
-                p.route = route.as_ref().map(|(r, _)| *r);
-                if let Some((_, target)) = &route {
-                    p.target.extend_from_slice(target);
-                }
-            });
+            self.take_from(&mut other, id);
         }
         self.flush();
+    }
+
+    /// Adds the keys `ids` of `other` into `self` (flush `other` first);
+    /// their latency distributions and routes move over.
+    pub fn merge_ids(&mut self, other: &mut KeyTable, ids: &[u32]) {
+        for &id in ids {
+            self.take_from(other, id as usize);
+        }
+        self.flush();
+    }
+
+    fn take_from(&mut self, other: &mut KeyTable, id: usize) {
+        let totals = other.totals[id];
+        let sketch = other
+            .latency
+            .get_mut(id)
+            .and_then(Option::take)
+            .filter(|_| self.sketches);
+        let route = other.routes.get_mut(id).and_then(Option::take);
+        let key = other.key(id);
+        self.enqueue(key, |p| {
+            p.totals = totals;
+            p.latency_us = None;
+            p.sketch = sketch;
+            p.route = route.as_ref().map(|(r, _)| *r);
+            if let Some((_, target)) = &route {
+                p.target.extend_from_slice(target);
+            }
+        });
+    }
+}
+
+/// Every key of a run, in shards that workers fill from their own tables.
+///
+/// With one private table per worker, every worker ends up holding most of
+/// the keys: on 3M distinct keys, two workers held nearly two full copies
+/// (250 bytes per key at peak). Workers therefore count into a local table
+/// and move its keys here when it grows past a limit and when they finish.
+/// Shards keep locks short and let workers move keys at the same time, and
+/// each shard grows on its own, so no resize ever copies everything at once.
+pub struct KeyStore {
+    shards: Vec<std::sync::Mutex<KeyTable>>,
+    hasher: foldhash::quality::RandomState,
+}
+
+/// log2 of the shard count.
+const SHARD_BITS: u32 = 6;
+
+impl Default for KeyStore {
+    fn default() -> Self {
+        let hasher = foldhash::quality::RandomState::default();
+        KeyStore {
+            shards: (0..1 << SHARD_BITS)
+                .map(|_| std::sync::Mutex::new(KeyTable::with_hasher(hasher.clone())))
+                .collect(),
+            hasher,
+        }
+    }
+}
+
+impl KeyStore {
+    /// A worker's local table, hashing like the store.
+    pub fn local_table(&self) -> KeyTable {
+        KeyTable::with_hasher(self.hasher.clone())
+    }
+
+    /// Moves every key of `local` into the store and empties `local`.
+    /// `start` spreads workers over different shards first.
+    pub fn absorb(&self, local: &mut KeyTable, start: usize) {
+        local.flush();
+        let shards = self.shards.len();
+        let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); shards];
+        for id in 0..local.spans.len() {
+            // The top bits pick the shard; slots use the low bits.
+            let shard = (local.hash_of(local.key(id)) >> (64 - SHARD_BITS)) as usize;
+            by_shard[shard].push(id as u32);
+        }
+        for i in 0..shards {
+            let shard = (start + i) % shards;
+            if by_shard[shard].is_empty() {
+                continue;
+            }
+            let mut table = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
+            table.merge_ids(local, &by_shard[shard]);
+        }
+        local.clear();
+    }
+
+    /// Every shard, locked (for reading once the workers are done).
+    pub fn lock_all(&self) -> Vec<std::sync::MutexGuard<'_, KeyTable>> {
+        self.shards
+            .iter()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+}
+
+/// Makes room for `extra` more items, growing by half when full.
+fn grow_by_half<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        v.reserve_exact((v.len() / 2).max(extra).max(64));
     }
 }
 

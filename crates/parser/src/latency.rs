@@ -57,6 +57,11 @@ impl LatencySketch {
         }
     }
 
+    /// Heap memory held, for memory budgets.
+    pub fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<(u16, u32)>()
+    }
+
     pub fn count(&self) -> u64 {
         self.buckets.iter().map(|&(_, c)| u64::from(c)).sum()
     }

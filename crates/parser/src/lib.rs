@@ -39,7 +39,7 @@
 //! ))?;
 //!
 //! // The default rules count what a cache can serve: GET/HEAD, 200-399.
-//! let rules = KeyRules { filter: hotkeys_parser::filter::Filter::cacheable(), routes: None };
+//! let rules = KeyRules { filter: hotkeys_parser::filter::Filter::cacheable(), ..KeyRules::default() };
 //! let (counter, report) = scan(&[Source::File(log)], &ScanOptions::default(), || {
 //!     KeyCounter::new(&rules)
 //! })?;

@@ -2,13 +2,31 @@
 //!
 //! Each worker counts into its own [`KeyTable`]; tables are merged at the
 //! end. Only the keys that make the ranking are copied out.
+//!
+//! # Bounded memory
+//!
+//! With a [`MemoryBudget`], counting is approximate once the keys no longer
+//! fit: Space-Saving with batch eviction. When the workers' tables together
+//! pass the budget's eviction mark, the table that noticed keeps the upper
+//! half of its keys by estimated count and drops the rest. The largest
+//! estimate it ever dropped is its *floor*: a key that is not in the table
+//! occurred at most `floor` times so far. A key entering later is therefore
+//! counted from `floor`, with `floor` as its possible error, which keeps
+//! every estimate an upper bound and `estimate - error` a lower bound. Two
+//! tables merge by adding each one's floor to the other's keys (a key
+//! missing from one table may have been dropped there), which keeps both
+//! bounds. A heavy key is never dropped for long: its estimate climbs above
+//! the floor and stays in the kept half. When nothing is ever dropped, the
+//! counts are exact and the ranking says so.
 
-use std::cmp::Ordering;
+use std::cmp::Ordering as Order;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hotkeys_contract::routes::{RouteScratch, Routes};
 
 use crate::filter::Filter;
-use crate::keytable::{KeyTable, Totals, Update};
+use crate::keytable::{KeyStore, KeyTable, Totals, Update};
 use crate::latency::LatencySketch;
 use crate::record::Request;
 use crate::scan::Accumulator;
@@ -47,7 +65,60 @@ pub struct KeyRules {
     pub filter: Filter,
     /// With routes, only requests matching a route become keys.
     pub routes: Option<Routes>,
+    /// Bounded-memory counting (see the module docs); `None` is exact.
+    pub memory: Option<MemoryBudget>,
 }
+
+/// Memory shared by every worker's key table.
+#[derive(Clone, Debug)]
+pub struct MemoryBudget {
+    /// Bytes all tables may hold together, as the user gave them.
+    pub limit: usize,
+    /// Bytes held now, summed over workers.
+    used: Arc<AtomicUsize>,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: usize) -> Self {
+        MemoryBudget {
+            limit,
+            used: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Tables are trimmed above this share of the limit: a growing vector
+    /// briefly holds its old and new buffers, and the final merge needs
+    /// room for one table to grow while the other still exists, so peaks
+    /// stay within the limit.
+    fn eviction_mark(&self) -> usize {
+        self.limit / 100 * 45
+    }
+}
+
+/// Bounded-memory state of one worker.
+#[derive(Debug, Default)]
+struct Eviction {
+    /// Ids below this came through the last eviction with their estimate
+    /// and error in their totals; later ids count from `floor`.
+    survivors: usize,
+    /// Largest estimate dropped so far.
+    floor: u64,
+    /// Whether anything was ever dropped (here or in a merged table).
+    happened: bool,
+    /// What this table last reported to the shared budget.
+    reported: usize,
+    /// Requests since the last look at the memory in use.
+    since_check: u32,
+}
+
+/// How many requests pass between two looks at the memory in use.
+const CHECK_EVERY: u32 = 1024;
+
+/// A worker's local table moves its keys to the store past this many keys:
+/// large enough that a few hundred thousand hot keys stay local for the
+/// whole run, small enough that workers never hold full copies of a huge
+/// key set.
+const LOCAL_KEYS: usize = 512 * 1024;
 
 /// Totals of one ranked key.
 #[derive(Clone, Debug, Default)]
@@ -55,6 +126,9 @@ pub struct KeyStats {
     pub requests: u64,
     pub bytes: u64,
     pub cost_us: u64,
+    /// How much `requests` may overstate the true count (bounded-memory
+    /// mode only; the true count is in `requests - error ..= requests`).
+    pub error: u64,
     pub latency: LatencySketch,
     /// With routes: the route that made the key and the smallest target
     /// that produced it (smallest, so the choice does not depend on which
@@ -75,24 +149,133 @@ pub struct KeyCounts {
     pub unrouted: u64,
 }
 
+impl KeyCounts {
+    fn add(&mut self, other: KeyCounts) {
+        self.matched += other.matched;
+        self.filtered += other.filtered;
+        self.no_target += other.no_target;
+        self.unrouted += other.unrouted;
+    }
+}
+
 /// The accumulator behind `hotkeys rank`.
 pub struct KeyCounter<'r> {
     rules: &'r KeyRules,
+    /// This worker's keys; with a store, only those not yet moved there.
     keys: KeyTable,
+    /// Where keys end up in exact counting with a shared store.
+    store: Option<&'r KeyStore>,
     counts: KeyCounts,
     route_scratch: Option<RouteScratch>,
     key_buf: Vec<u8>,
+    eviction: Eviction,
 }
 
 impl<'r> KeyCounter<'r> {
     pub fn new(rules: &'r KeyRules) -> Self {
         KeyCounter {
             rules,
-            keys: KeyTable::default(),
+            // Latency distributions grow without a bound of their own.
+            keys: if rules.memory.is_some() {
+                KeyTable::without_latency_sketches()
+            } else {
+                KeyTable::default()
+            },
+            store: None,
             counts: KeyCounts::default(),
             route_scratch: rules.routes.as_ref().map(Routes::scratch),
             key_buf: Vec::new(),
+            eviction: Eviction::default(),
         }
+    }
+
+    /// An exact counter that moves its keys into `store`, shared by all
+    /// workers (see [`KeyStore`]). Not for bounded-memory rules, which trim
+    /// each worker's table instead.
+    pub fn with_store(rules: &'r KeyRules, store: &'r KeyStore) -> Self {
+        debug_assert!(rules.memory.is_none());
+        KeyCounter {
+            keys: store.local_table(),
+            store: Some(store),
+            ..KeyCounter::new(rules)
+        }
+    }
+
+    fn move_to_store(&mut self) {
+        if let Some(store) = self.store {
+            let start = (self.counts.matched as usize).wrapping_mul(31);
+            store.absorb(&mut self.keys, start);
+        }
+    }
+
+    /// Tells the shared budget what this table holds, and trims the table
+    /// when all tables together are over the mark.
+    fn check_memory(&mut self) {
+        let Some(budget) = &self.rules.memory else {
+            return;
+        };
+        let now = self.keys.memory_bytes();
+        let e = &mut self.eviction;
+        let total = if now >= e.reported {
+            budget.used.fetch_add(now - e.reported, Ordering::Relaxed) + (now - e.reported)
+        } else {
+            budget.used.fetch_sub(e.reported - now, Ordering::Relaxed) - (e.reported - now)
+        };
+        e.reported = now;
+        if total > budget.eviction_mark() {
+            self.evict();
+            self.check_memory_after_evict();
+        }
+    }
+
+    fn check_memory_after_evict(&mut self) {
+        let Some(budget) = &self.rules.memory else {
+            return;
+        };
+        let now = self.keys.memory_bytes();
+        let e = &mut self.eviction;
+        if now < e.reported {
+            budget.used.fetch_sub(e.reported - now, Ordering::Relaxed);
+        } else {
+            budget.used.fetch_add(now - e.reported, Ordering::Relaxed);
+        }
+        e.reported = now;
+    }
+
+    /// Makes every key's estimate and error explicit in its totals.
+    fn settle(&mut self) {
+        let e = &mut self.eviction;
+        if e.floor > 0 {
+            self.keys.raise_from(e.survivors, e.floor);
+        }
+        e.survivors = self.keys.len();
+    }
+
+    /// Keeps the upper half of the keys by estimated count.
+    fn evict(&mut self) {
+        self.settle();
+        let n = self.keys.len();
+        if n < 2 {
+            return;
+        }
+        let keep = n / 2;
+        let keys = &self.keys;
+        let mut ids: Vec<u32> = (0..n as u32).collect();
+        ids.select_nth_unstable_by(keep, |a, b| {
+            let (ta, tb) = (keys.totals(*a as usize), keys.totals(*b as usize));
+            tb.requests.cmp(&ta.requests)
+        });
+        let dropped = ids[keep..]
+            .iter()
+            .map(|&id| keys.totals(id as usize).requests)
+            .max()
+            .unwrap_or(0);
+        ids.truncate(keep);
+        self.keys.retain(&ids);
+        let e = &mut self.eviction;
+        e.floor = e.floor.max(dropped);
+        e.survivors = keep;
+        e.happened = true;
     }
 
     pub fn counts(&self) -> KeyCounts {
@@ -106,33 +289,47 @@ impl<'r> KeyCounter<'r> {
     /// Ranks the keys by `by` (ties broken by key bytes, so the order is
     /// the same on every run) and keeps the first `top` (0 = all).
     pub fn into_ranking(mut self, by: RankBy, top: usize) -> Ranking {
-        let table = &mut self.keys;
-        let distinct = table.len();
-        let metric: Vec<u64> = (0..distinct)
-            .map(|id| by.metric(&table.totals(id)))
-            .collect();
-        let total = metric.iter().sum();
-        let mut ids: Vec<u32> = (0..distinct as u32).collect();
-        let order = |a: &u32, b: &u32| -> Ordering {
-            let (a, b) = (*a as usize, *b as usize);
-            metric[b]
-                .cmp(&metric[a])
-                .then_with(|| table.key(a).cmp(table.key(b)))
-        };
-        if top > 0 && top < ids.len() {
-            ids.select_nth_unstable_by(top - 1, order);
-            ids.truncate(top);
+        if self.rules.memory.is_some() {
+            self.settle();
         }
-        ids.sort_unstable_by(order);
-        let keys = ids
-            .into_iter()
-            .map(|id| {
-                let id = id as usize;
+        self.keys.flush();
+        self.move_to_store();
+        let locked;
+        let tables: Vec<&KeyTable> = match self.store {
+            Some(store) => {
+                locked = store.lock_all();
+                locked.iter().map(|t| &**t).collect()
+            }
+            None => vec![&self.keys],
+        };
+        let distinct: usize = tables.iter().map(|t| t.id_count()).sum();
+        // (metric, table, id) of every key; only the kept ones are copied.
+        let mut all: Vec<(u64, u32, u32)> = Vec::with_capacity(distinct);
+        for (ti, t) in tables.iter().enumerate() {
+            all.extend(
+                (0..t.id_count()).map(|id| (by.metric(&t.totals(id)), ti as u32, id as u32)),
+            );
+        }
+        let total = all.iter().map(|e| e.0).sum();
+        let key = |e: &(u64, u32, u32)| tables[e.1 as usize].key(e.2 as usize);
+        let order = |a: &(u64, u32, u32), b: &(u64, u32, u32)| -> Order {
+            b.0.cmp(&a.0).then_with(|| key(a).cmp(key(b)))
+        };
+        if top > 0 && top < all.len() {
+            all.select_nth_unstable_by(top - 1, order);
+            all.truncate(top);
+        }
+        all.sort_unstable_by(order);
+        let keys = all
+            .iter()
+            .map(|e| {
+                let (table, id) = (tables[e.1 as usize], e.2 as usize);
                 let t = table.totals(id);
                 let stats = KeyStats {
                     requests: t.requests,
                     bytes: t.bytes,
                     cost_us: t.cost_us,
+                    error: t.error,
                     latency: table.latency(id).cloned().unwrap_or_default(),
                     route: table.route(id).cloned(),
                 };
@@ -143,6 +340,7 @@ impl<'r> KeyCounter<'r> {
             by,
             total,
             distinct_keys: distinct as u64,
+            approximate: self.eviction.happened,
             counts: self.counts,
             keys,
         }
@@ -185,19 +383,51 @@ impl Accumulator for KeyCounter<'_> {
                 route: route.map(|route| (route, target)),
             },
         );
+        self.eviction.since_check += 1;
+        if self.eviction.since_check >= CHECK_EVERY {
+            self.eviction.since_check = 0;
+            if self.rules.memory.is_some() {
+                self.check_memory();
+            } else if self.store.is_some() && self.keys.id_count() > LOCAL_KEYS {
+                self.move_to_store();
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.move_to_store();
     }
 
     fn merge(&mut self, mut other: Self) {
+        if self.store.is_some() {
+            other.move_to_store();
+            self.counts.add(other.counts);
+            return;
+        }
+        if self.rules.memory.is_some() {
+            // A key missing from one table may have been dropped there with
+            // up to that table's floor: count it in, as estimate and error.
+            self.settle();
+            other.settle();
+            let (mine, theirs) = (self.eviction.floor, other.eviction.floor);
+            self.keys.raise_from(0, theirs);
+            other.keys.raise_from(0, mine);
+            self.eviction.floor = mine + theirs;
+            self.eviction.happened |= other.eviction.happened;
+        }
         // Merging the smaller table into the larger moves fewer keys.
         if other.keys.len() > self.keys.len() {
             std::mem::swap(&mut self.keys, &mut other.keys);
+            std::mem::swap(&mut self.eviction.reported, &mut other.eviction.reported);
         }
-        let c = other.counts;
+        let released = other.eviction.reported;
+        self.counts.add(other.counts);
         self.keys.merge(other.keys);
-        self.counts.matched += c.matched;
-        self.counts.filtered += c.filtered;
-        self.counts.no_target += c.no_target;
-        self.counts.unrouted += c.unrouted;
+        if let Some(budget) = &self.rules.memory {
+            budget.used.fetch_sub(released, Ordering::Relaxed);
+            self.eviction.survivors = self.keys.len();
+            self.check_memory();
+        }
     }
 }
 
@@ -207,7 +437,11 @@ pub struct Ranking {
     pub by: RankBy,
     /// The metric summed over every key (not only the kept ones).
     pub total: u64,
+    /// Distinct keys counted; a lower bound when `approximate`.
     pub distinct_keys: u64,
+    /// Whether keys were dropped to stay within the memory budget, so that
+    /// counts are estimates with errors (see [`KeyStats::error`]).
+    pub approximate: bool,
     pub counts: KeyCounts,
     pub keys: Vec<(Box<[u8]>, KeyStats)>,
 }
@@ -231,7 +465,7 @@ mod tests {
     fn counts_ranks_and_breaks_ties_by_key() {
         let rules = KeyRules {
             filter: Filter::cacheable(),
-            routes: None,
+            ..KeyRules::default()
         };
         let mut c = KeyCounter::new(&rules);
         for (t, n) in [(&b"/b"[..], 3), (b"/a", 3), (b"/c", 5), (b"/d", 1)] {
@@ -305,8 +539,8 @@ mod tests {
         )
         .unwrap();
         let rules = KeyRules {
-            filter: Filter::default(),
             routes: Some(routes),
+            ..KeyRules::default()
         };
         let mut c = KeyCounter::new(&rules);
         for t in [&b"/p/2"[..], b"/p/1", b"/p/2", b"/other"] {
@@ -320,5 +554,141 @@ mod tests {
         );
         assert_eq!(r.counts.unrouted, 1);
         assert_eq!(r.counts.matched, 3);
+    }
+
+    /// A skewed stream of `n` requests over `keys` keys (rank r drawn with
+    /// probability proportional to 1/r), from a fixed seed.
+    fn zipf_stream(n: usize, keys: usize, seed: u64) -> Vec<Vec<u8>> {
+        let weights: Vec<f64> = (1..=keys).map(|r| 1.0 / r as f64).collect();
+        let total: f64 = weights.iter().sum();
+        let mut cdf = Vec::with_capacity(keys);
+        let mut acc = 0.0;
+        for w in &weights {
+            acc += w / total;
+            cdf.push(acc);
+        }
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+                let rank = cdf.partition_point(|&c| c < u).min(keys - 1);
+                format!("/item/{rank}").into_bytes()
+            })
+            .collect()
+    }
+
+    fn count_bounded(stream: &[Vec<u8>], limit: usize, workers: usize) -> Ranking {
+        let rules = KeyRules {
+            memory: Some(MemoryBudget::new(limit)),
+            ..KeyRules::default()
+        };
+        let mut counters: Vec<KeyCounter> = (0..workers).map(|_| KeyCounter::new(&rules)).collect();
+        for (i, t) in stream.iter().enumerate() {
+            counters[i % workers].add(&get(t, 1, Some(5)));
+        }
+        let mut first = counters.remove(0);
+        for c in counters {
+            first.merge(c);
+        }
+        first.into_ranking(RankBy::Requests, 0)
+    }
+
+    #[test]
+    fn bounded_mode_is_exact_when_the_keys_fit() {
+        let stream = zipf_stream(50_000, 2_000, 7);
+        let r = count_bounded(&stream, 64 << 20, 2);
+        assert!(!r.approximate);
+        let mut truth = std::collections::HashMap::<Vec<u8>, u64>::new();
+        for t in &stream {
+            *truth.entry(t.clone()).or_default() += 1;
+        }
+        assert_eq!(r.keys.len(), truth.len());
+        for (k, stats) in &r.keys {
+            assert_eq!(stats.requests, truth[&k.to_vec()]);
+            assert_eq!(stats.error, 0);
+        }
+    }
+
+    #[test]
+    fn bounded_mode_brackets_every_true_count_and_keeps_the_heavy_keys() {
+        let stream = zipf_stream(300_000, 60_000, 11);
+        let mut truth = std::collections::HashMap::<Vec<u8>, u64>::new();
+        for t in &stream {
+            *truth.entry(t.clone()).or_default() += 1;
+        }
+        // Far less memory than 60k keys need: eviction must happen.
+        let r = count_bounded(&stream, 1 << 20, 3);
+        assert!(r.approximate);
+        assert!(r.keys.len() < truth.len() / 2, "{} keys kept", r.keys.len());
+        for (k, stats) in &r.keys {
+            let real = truth.get(&k.to_vec()).copied().unwrap_or(0);
+            assert!(
+                stats.requests - stats.error <= real && real <= stats.requests,
+                "{}: true {real} outside {}..={}",
+                String::from_utf8_lossy(k),
+                stats.requests - stats.error,
+                stats.requests
+            );
+        }
+        let mut exact: Vec<(&Vec<u8>, &u64)> = truth.iter().collect();
+        exact.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let found: std::collections::HashSet<Vec<u8>> =
+            r.keys.iter().take(20).map(|(k, _)| k.to_vec()).collect();
+        let hits = exact
+            .iter()
+            .take(20)
+            .filter(|(k, _)| found.contains(*k))
+            .count();
+        assert!(hits >= 19, "only {hits} of the exact top 20 found");
+    }
+
+    #[test]
+    fn workers_sharing_a_store_count_like_one_table() {
+        let rules = KeyRules::default();
+        let store = KeyStore::default();
+        let stream = zipf_stream(40_000, 5_000, 3);
+        let mut workers: Vec<KeyCounter> = (0..3)
+            .map(|_| KeyCounter::with_store(&rules, &store))
+            .collect();
+        let mut alone = KeyCounter::new(&rules);
+        for (i, t) in stream.iter().enumerate() {
+            let r = get(t, i as u64 % 7, Some(i as u64 % 13));
+            workers[i % 3].add(&r);
+            alone.add(&r);
+            // Move keys to the store mid-run too, as a full local table does.
+            if i % 9_999 == 0 {
+                workers[i % 3].move_to_store();
+            }
+        }
+        for w in &mut workers {
+            w.finish();
+        }
+        let mut first = workers.remove(0);
+        for w in workers {
+            first.merge(w);
+        }
+        type Row = (Vec<u8>, u64, u64, u64, Option<u64>);
+        let flat = |r: Ranking| -> Vec<Row> {
+            r.keys
+                .into_iter()
+                .map(|(k, s)| {
+                    (
+                        k.to_vec(),
+                        s.requests,
+                        s.bytes,
+                        s.cost_us,
+                        s.latency.quantile(0.5),
+                    )
+                })
+                .collect()
+        };
+        let shared = first.into_ranking(RankBy::Requests, 0);
+        let single = alone.into_ranking(RankBy::Requests, 0);
+        assert_eq!(shared.counts, single.counts);
+        assert_eq!(shared.distinct_keys, single.distinct_keys);
+        assert_eq!(flat(shared), flat(single));
     }
 }

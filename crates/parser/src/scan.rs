@@ -33,6 +33,9 @@ use crate::record::Request;
 /// merged pairwise at the end.
 pub trait Accumulator: Send {
     fn add(&mut self, request: &Request<'_>);
+    /// Called once by each worker after its last task, on that worker's
+    /// thread (so in parallel with the others), before any merge.
+    fn finish(&mut self) {}
     fn merge(&mut self, other: Self)
     where
         Self: Sized;
@@ -169,6 +172,7 @@ where
                         outcomes.push(run_task(task, sources, options, &abort, &mut acc));
                     }
                 }
+                acc.finish();
                 finished
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
