@@ -1411,8 +1411,8 @@ fn sample_logs_rank_cleanly() {
 #[test]
 fn max_memory_keeps_true_counts_within_the_reported_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    // 60k keys need far more than 4 MiB of tables per the tail; the hot
-    // keys still stand out.
+    // The long tail of 120k keys needs far more than 4 MiB of tables; the
+    // hot keys still stand out.
     let (log, truth) = generated(&Config {
         lines: 200_000,
         keys: 120_000,

@@ -272,14 +272,7 @@ mod tests {
             FormatChoice::parse("auto", &fields),
             Ok(FormatChoice::Auto)
         ));
-        for name in [
-            "combined",
-            "common",
-            "vcombined",
-            "nginx-timed",
-            "json",
-            "caddy",
-        ] {
+        for &name in &BUILTIN_NAMES[1..] {
             let FormatChoice::Fixed(f) = FormatChoice::parse(name, &fields).unwrap() else {
                 panic!("{name} should be fixed");
             };
