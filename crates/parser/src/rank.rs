@@ -691,4 +691,85 @@ mod tests {
         assert_eq!(shared.distinct_keys, single.distinct_keys);
         assert_eq!(flat(shared), flat(single));
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        fn arbitrary_key() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                8 => (0..40u32).prop_map(|i| format!("/k/{i}").into_bytes()),
+                1 => Just(Vec::new()),
+                1 => proptest::collection::vec(any::<u8>(), 0..12),
+                1 => (0..3usize).prop_map(|i| vec![b'x'; 200 + i]),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// The key table's pipeline, the shared store and the moves into
+            /// it never change a count.
+            #[test]
+            fn store_and_pipeline_count_exactly(
+                keys in proptest::collection::vec(arbitrary_key(), 0..400),
+                workers in 1usize..4,
+                moves in proptest::collection::vec(0usize..400, 0..4),
+            ) {
+                let rules = KeyRules::default();
+                let store = KeyStore::default();
+                let mut counters: Vec<KeyCounter> =
+                    (0..workers).map(|_| KeyCounter::with_store(&rules, &store)).collect();
+                let mut truth: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
+                for (i, k) in keys.iter().enumerate() {
+                    counters[i % workers].add(&get(k, i as u64, None));
+                    let t = truth.entry(k.clone()).or_default();
+                    t.0 += 1;
+                    t.1 += i as u64;
+                    if moves.contains(&i) {
+                        counters[i % workers].move_to_store();
+                    }
+                }
+                for c in &mut counters {
+                    c.finish();
+                }
+                let mut first = counters.remove(0);
+                for c in counters {
+                    first.merge(c);
+                }
+                let r = first.into_ranking(RankBy::Requests, 0);
+                let got: BTreeMap<Vec<u8>, (u64, u64)> =
+                    r.keys.iter().map(|(k, s)| (k.to_vec(), (s.requests, s.bytes))).collect();
+                prop_assert_eq!(got, truth);
+                // Rank order: by count, then by key bytes.
+                for w in r.keys.windows(2) {
+                    let (a, b) = (&w[0], &w[1]);
+                    prop_assert!(a.1.requests > b.1.requests || (a.1.requests == b.1.requests && a.0 < b.0));
+                }
+            }
+
+            /// In bounded mode every reported count brackets the truth,
+            /// however small the budget and however the work is split.
+            #[test]
+            fn bounded_counts_bracket_the_truth(
+                seed in any::<u64>(),
+                workers in 1usize..4,
+                keys in 2000usize..6000,
+            ) {
+                let stream = zipf_stream(30_000, keys, seed);
+                let mut truth = std::collections::HashMap::<Vec<u8>, u64>::new();
+                for t in &stream {
+                    *truth.entry(t.clone()).or_default() += 1;
+                }
+                // 64 KiB cannot hold 2000 keys: eviction must happen.
+                let r = count_bounded(&stream, 64 << 10, workers);
+                prop_assert!(r.approximate);
+                for (k, s) in &r.keys {
+                    let real = truth.get(&k.to_vec()).copied().unwrap_or(0);
+                    prop_assert!(s.requests - s.error <= real && real <= s.requests);
+                }
+            }
+        }
+    }
 }
