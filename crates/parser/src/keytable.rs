@@ -189,6 +189,13 @@ impl KeyTable {
     fn enqueue(&mut self, key: &[u8], fill: impl FnOnce(&mut Pending)) {
         let key = &key[..key.len().min(MAX_KEY_LEN)];
         let hash = self.hasher.hash_one(key);
+        self.enqueue_hashed(key, hash, fill);
+    }
+
+    /// [`KeyTable::enqueue`] with the hash already known (it must come from
+    /// this table's hasher).
+    #[inline]
+    fn enqueue_hashed(&mut self, key: &[u8], hash: u64, fill: impl FnOnce(&mut Pending)) {
         prefetch(&self.slots[self.slot_index(hash)]);
 
         if self.len == DEPTH {
@@ -413,8 +420,28 @@ impl KeyTable {
         id
     }
 
+    /// Makes room for `keys` more keys of about `key_bytes` bytes in all,
+    /// so that filling a table in bulk does not resize it step by step.
+    pub fn reserve(&mut self, keys: usize, key_bytes: usize) {
+        self.flush();
+        let want = self.spans.len() + keys;
+        let mut size = self.slots.len();
+        while want * 10 > size * 7 {
+            size *= 2;
+        }
+        if size > self.slots.len() {
+            self.rehash(size);
+        }
+        self.spans.reserve_exact(keys);
+        self.totals.reserve_exact(keys);
+        self.arena.reserve_exact(key_bytes);
+    }
+
     fn grow(&mut self) {
-        let size = self.slots.len() * 2;
+        self.rehash(self.slots.len() * 2);
+    }
+
+    fn rehash(&mut self, size: usize) {
         let mut slots = vec![Slot::default(); size];
         for (id, &span) in self.spans.iter().enumerate() {
             let hash = self.hasher.hash_one(self.bytes(span));
@@ -478,21 +505,32 @@ impl KeyTable {
     pub fn merge(&mut self, mut other: KeyTable) {
         other.flush();
         for id in 0..other.spans.len() {
-            self.take_from(&mut other, id);
+            self.take_from(&mut other, id, None);
         }
         self.flush();
     }
 
-    /// Adds the keys `ids` of `other` into `self` (flush `other` first);
-    /// their latency distributions and routes move over.
-    pub fn merge_ids(&mut self, other: &mut KeyTable, ids: &[u32]) {
-        for &id in ids {
-            self.take_from(other, id as usize);
+    /// Adds the keys `ids` of `other`, with their hashes (from a hasher
+    /// both tables share), into `self` (flush `other` first); their latency
+    /// distributions and routes move over.
+    pub fn merge_hashed(&mut self, other: &mut KeyTable, ids: &[(u32, u64)]) {
+        // An empty table is being filled in bulk: size it once. (A later
+        // merge mostly meets keys it has, so it grows as needed instead of
+        // reserving for keys that will not be new.)
+        if self.spans.is_empty() {
+            let bytes = ids
+                .iter()
+                .map(|&(id, _)| other.key(id as usize).len())
+                .sum();
+            self.reserve(ids.len(), bytes);
+        }
+        for &(id, hash) in ids {
+            self.take_from(other, id as usize, Some(hash));
         }
         self.flush();
     }
 
-    fn take_from(&mut self, other: &mut KeyTable, id: usize) {
+    fn take_from(&mut self, other: &mut KeyTable, id: usize, hash: Option<u64>) {
         let totals = other.totals[id];
         let sketch = other
             .latency
@@ -501,7 +539,8 @@ impl KeyTable {
             .filter(|_| self.sketches);
         let route = other.routes.get_mut(id).and_then(Option::take);
         let key = other.key(id);
-        self.enqueue(key, |p| {
+        let hash = hash.unwrap_or_else(|| self.hasher.hash_one(key));
+        self.enqueue_hashed(key, hash, |p| {
             p.totals = totals;
             p.latency_us = None;
             p.sketch = sketch;
@@ -517,13 +556,19 @@ impl KeyTable {
 ///
 /// With one private table per worker, every worker ends up holding most of
 /// the keys: on 3M distinct keys, two workers held nearly two full copies
-/// (250 bytes per key at peak). Workers therefore count into a local table
-/// and move its keys here when it grows past a limit and when they finish.
-/// Shards keep locks short and let workers move keys at the same time, and
-/// each shard grows on its own, so no resize ever copies everything at once.
+/// (250 bytes per key at peak). Workers therefore move the keys of their
+/// table here once it grows past a limit, and, once any worker has, when
+/// they finish. Shards keep locks short and let workers move keys at the
+/// same time, and each shard grows on its own, so no resize ever copies
+/// everything at once. Key sets that never pass the limit skip the store:
+/// rebuilding them here cost 20% of a run on 500k keys.
 pub struct KeyStore {
     shards: Vec<std::sync::Mutex<KeyTable>>,
     hasher: foldhash::quality::RandomState,
+    /// Whether any keys were moved here. Until then workers merge their
+    /// tables pairwise: for key sets that fit in a worker, that is faster
+    /// than rebuilding them here.
+    used: std::sync::atomic::AtomicBool,
 }
 
 /// log2 of the shard count.
@@ -537,6 +582,7 @@ impl Default for KeyStore {
                 .map(|_| std::sync::Mutex::new(KeyTable::with_hasher(hasher.clone())))
                 .collect(),
             hasher,
+            used: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -550,13 +596,14 @@ impl KeyStore {
     /// Moves every key of `local` into the store and empties `local`.
     /// `start` spreads workers over different shards first.
     pub fn absorb(&self, local: &mut KeyTable, start: usize) {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         local.flush();
         let shards = self.shards.len();
-        let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); shards];
+        let mut by_shard: Vec<Vec<(u32, u64)>> = vec![Vec::new(); shards];
         for id in 0..local.spans.len() {
             // The top bits pick the shard; slots use the low bits.
-            let shard = (local.hash_of(local.key(id)) >> (64 - SHARD_BITS)) as usize;
-            by_shard[shard].push(id as u32);
+            let hash = local.hash_of(local.key(id));
+            by_shard[(hash >> (64 - SHARD_BITS)) as usize].push((id as u32, hash));
         }
         for i in 0..shards {
             let shard = (start + i) % shards;
@@ -564,9 +611,14 @@ impl KeyStore {
                 continue;
             }
             let mut table = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
-            table.merge_ids(local, &by_shard[shard]);
+            table.merge_hashed(local, &by_shard[shard]);
         }
         local.clear();
+    }
+
+    /// Whether any worker has moved keys here.
+    pub fn is_used(&self) -> bool {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every shard, locked (for reading once the workers are done).

@@ -190,8 +190,8 @@ impl<'r> KeyCounter<'r> {
     }
 
     /// An exact counter that moves its keys into `store`, shared by all
-    /// workers (see [`KeyStore`]). Not for bounded-memory rules, which trim
-    /// each worker's table instead.
+    /// workers, once its table holds too many (see [`KeyStore`]). Not for
+    /// bounded-memory rules, which trim each worker's table instead.
     pub fn with_store(rules: &'r KeyRules, store: &'r KeyStore) -> Self {
         debug_assert!(rules.memory.is_none());
         KeyCounter {
@@ -199,6 +199,11 @@ impl<'r> KeyCounter<'r> {
             store: Some(store),
             ..KeyCounter::new(rules)
         }
+    }
+
+    /// The store, once any worker has moved keys into it.
+    fn store_in_use(&self) -> Option<&'r KeyStore> {
+        self.store.filter(|s| s.is_used())
     }
 
     fn move_to_store(&mut self) {
@@ -293,10 +298,10 @@ impl<'r> KeyCounter<'r> {
             self.settle();
         }
         self.keys.flush();
-        self.move_to_store();
         let locked;
-        let tables: Vec<&KeyTable> = match self.store {
+        let tables: Vec<&KeyTable> = match self.store_in_use() {
             Some(store) => {
+                self.move_to_store();
                 locked = store.lock_all();
                 locked.iter().map(|t| &**t).collect()
             }
@@ -395,11 +400,13 @@ impl Accumulator for KeyCounter<'_> {
     }
 
     fn finish(&mut self) {
-        self.move_to_store();
+        if self.store_in_use().is_some() {
+            self.move_to_store();
+        }
     }
 
     fn merge(&mut self, mut other: Self) {
-        if self.store.is_some() {
+        if self.store_in_use().is_some() {
             other.move_to_store();
             self.counts.add(other.counts);
             return;
