@@ -215,8 +215,14 @@ async fn produce(run: &Arc<Run>, values: mpsc::Sender<Vec<Ready>>) {
     while fetches.join_next().await.is_some() {}
 }
 
-/// Waits for the throttle and the pacer; `None` when the run stops first.
+/// Waits for Redis to be reachable, the throttle and the pacer; `None`
+/// when the run stops first. While Redis is failing no value could be
+/// stored, so the origin is not asked for any.
 async fn start_request(run: &Run, keys: u32) -> Option<Permit> {
+    tokio::select! {
+        () = run.target.reachable() => {}
+        _ = run.control.stopped() => return None,
+    }
     let permit = tokio::select! {
         permit = run.throttle.acquire() => permit,
         _ = run.control.stopped() => return None,
@@ -269,7 +275,10 @@ fn retry_delay(
     }
 }
 
-/// Records one key's origin outcome in the breaker; opens it if needed.
+/// Records one origin request's outcome (one key's, for a pipeline) in the
+/// breaker; opens it if needed. Every attempt counts, retries included: an
+/// origin failing fast must trip the breaker before the retries of a whole
+/// window of keys have run out.
 fn judge(run: &Run, error: Option<&FetchError>) {
     let tripped = lock(&run.breaker).record(error.is_some_and(FetchError::is_origin_failure));
     if let Some(Tripped { errors, window }) = tripped {
@@ -312,6 +321,7 @@ async fn fetch_http(run: Arc<Run>, index: usize, first: Permit, values: mpsc::Se
             Ok(_) => Signal::Healthy,
             Err(e) => signal_of(e),
         });
+        judge(&run, result.as_ref().err());
         let error = match result {
             Ok(value) => break Ok(value),
             Err(e) => e,
@@ -331,7 +341,6 @@ async fn fetch_http(run: Arc<Run>, index: usize, first: Permit, values: mpsc::Se
     };
     match result {
         Ok(value) => {
-            judge(&run, None);
             let _ = values
                 .send(vec![Ready {
                     index,
@@ -342,7 +351,6 @@ async fn fetch_http(run: Arc<Run>, index: usize, first: Permit, values: mpsc::Se
         }
         Err(error) => {
             lock(&run.tally).failed(index, error.reason(), error.detail().map(str::to_owned));
-            judge(&run, Some(&error));
         }
     }
 }
@@ -376,6 +384,14 @@ async fn fetch_redis(
             Ok(_) => Signal::Healthy,
             Err(e) => signal_of(e),
         });
+        match &result {
+            Ok(per_key) => {
+                for fetched in per_key {
+                    judge(&run, fetched.as_ref().err());
+                }
+            }
+            Err(e) => judge(&run, Some(e)),
+        }
         let error = match result {
             Ok(per_key) => break Ok(per_key),
             Err(e) => e,
@@ -413,25 +429,14 @@ async fn fetch_redis(
                     tally.failed(*index, e.reason(), e.detail().map(str::to_owned));
                 }
             }
-            for _ in &ready {
-                judge(&run, None);
-            }
-            for (_, e) in &failures {
-                judge(&run, Some(e));
-            }
             if !ready.is_empty() {
                 let _ = values.send(ready).await;
             }
         }
         Err(error) => {
-            {
-                let mut tally = lock(&run.tally);
-                for &index in &indices {
-                    tally.failed(index, error.reason(), error.detail().map(str::to_owned));
-                }
-            }
-            for _ in &indices {
-                judge(&run, Some(&error));
+            let mut tally = lock(&run.tally);
+            for &index in &indices {
+                tally.failed(index, error.reason(), error.detail().map(str::to_owned));
             }
         }
     }

@@ -28,6 +28,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::{ConnectionAddr, ConnectionInfo, ServerErrorKind, Value};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::WarmConfig;
@@ -74,6 +75,8 @@ pub struct Target {
     topology: Topology,
     timeout: Duration,
     lost: AtomicBool,
+    /// False while requests fail at the transport level.
+    reachable: watch::Sender<bool>,
     secrets: Secrets,
     display: String,
 }
@@ -166,6 +169,7 @@ impl Target {
             topology,
             timeout: config.redis_timeout,
             lost: AtomicBool::new(false),
+            reachable: watch::Sender::new(true),
             secrets,
             display,
         })
@@ -179,6 +183,28 @@ impl Target {
     /// True once Redis stayed unreachable for longer than the timeout.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Resolves while Redis is reachable (at once, normally); during an
+    /// outage, once a retry got through. Never resolves once Redis is lost.
+    pub async fn reachable(&self) {
+        let mut rx = self.reachable.subscribe();
+        loop {
+            if *rx.borrow_and_update() {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    fn set_reachable(&self, reachable: bool) {
+        self.reachable.send_if_modified(|current| {
+            let changed = *current != reachable;
+            *current = reachable;
+            changed
+        });
     }
 
     /// Which of `keys` exist, with one pipelined `EXISTS` per key (a
@@ -360,6 +386,7 @@ impl Target {
                     }
                 }
             }
+            self.set_reachable(!transport_failed);
             pending = next;
             if pending.is_empty() {
                 break;
