@@ -175,6 +175,20 @@ impl RedisServer {
         self.connection().get(key).expect("GET")
     }
 
+    /// `GET key` preceded by `ASKING`, to read a key in a slot that is
+    /// being imported by this node.
+    pub fn get_asking(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut c = self.connection();
+        let (value,): (Option<Vec<u8>>,) = redis::pipe()
+            .cmd("ASKING")
+            .ignore()
+            .cmd("GET")
+            .arg(key)
+            .query(&mut c)
+            .expect("ASKING + GET");
+        value
+    }
+
     /// `PTTL key` (-2: no key, -1: no expiry).
     pub fn pttl(&self, key: &[u8]) -> i64 {
         self.connection().pttl(key).expect("PTTL")
@@ -216,6 +230,11 @@ impl RedisServer {
         self.connection()
             .req_command(&cmd)
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// `INFO section` as text.
+    pub fn info(&self, section: &str) -> String {
+        info_text(self.command(&["INFO", section]))
     }
 
     /// Stops the server, saving its data to disk first (`SHUTDOWN SAVE`),
@@ -330,11 +349,7 @@ impl RedisCluster {
 
     fn is_settled(&self) -> bool {
         self.nodes.iter().all(|n| {
-            let info = match n.command(&["CLUSTER", "INFO"]) {
-                Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
-                Value::VerbatimString { text, .. } => text,
-                _ => String::new(),
-            };
+            let info = info_text(n.command(&["CLUSTER", "INFO"]));
             info.contains("cluster_state:ok") && info.contains("cluster_slots_assigned:16384")
         })
     }
@@ -466,5 +481,14 @@ impl RedisCluster {
     /// Node directories, for debugging.
     pub fn dirs(&self) -> Vec<PathBuf> {
         self.nodes.iter().map(|n| n.dir().to_path_buf()).collect()
+    }
+}
+
+/// The text of an `INFO`-style reply.
+fn info_text(reply: Value) -> String {
+    match reply {
+        Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        Value::VerbatimString { text, .. } => text,
+        _ => String::new(),
     }
 }
