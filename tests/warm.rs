@@ -906,10 +906,16 @@ fn a_redis_origin_is_copied_with_its_remaining_ttls() {
             "--ttl-jitter",
             "0",
         ],
-        Some(b"present\nwith:ttl\n"),
+        Some(b"present\nwith:ttl\ngone\na:hash\n"),
         &[],
     );
-    expect_code(&out, 0);
+    expect_code(&out, 2);
+    // Without PTTL, missing keys and keys of another type are still told apart.
+    assert!(
+        out.stderr.contains("missing_at_origin 1") && out.stderr.contains("wrong_type_at_origin 1"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(target.get(b"present").as_deref(), Some(&b"stale"[..]));
     let ttl = target.pttl(b"with:ttl");
     assert!(ttl > 590_000 && ttl <= 600_000, "{ttl}");

@@ -163,21 +163,27 @@ impl Plan {
             origin: redact_url(&config.origin),
             kind,
         };
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
         let limit = config.max_keys.unwrap_or(usize::MAX);
         for (i, entry) in entries.into_iter().enumerate() {
             if i >= limit {
                 plan.beyond_max_keys += 1;
                 continue;
             }
-            let planned = planner.plan(entry);
-            if seen.contains(&planned.key) {
-                plan.duplicates += 1;
-                continue;
-            }
-            seen.insert(planned.key.clone());
-            plan.entries.push(planned);
+            plan.entries.push(planner.plan(entry));
         }
+        // The first (hottest) entry of a key wins. Marked in a second pass
+        // so the set borrows the keys instead of copying them.
+        let mut seen: HashSet<&[u8], foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(plan.entries.len(), Default::default());
+        let first: Vec<bool> = plan
+            .entries
+            .iter()
+            .map(|e| seen.insert(e.key.as_slice()))
+            .collect();
+        drop(seen);
+        plan.duplicates = first.iter().filter(|&&f| !f).count() as u64;
+        let mut first = first.into_iter();
+        plan.entries.retain(|_| first.next().unwrap_or(true));
         Ok(plan)
     }
 
@@ -215,15 +221,20 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    fn plan(&mut self, entry: WarmEntry) -> PlanEntry {
+    fn plan(&mut self, mut entry: WarmEntry) -> PlanEntry {
         let rank = entry.rank;
         let refuse = |key: Vec<u8>, why| PlanEntry {
             rank,
             key,
             action: Action::Refuse(why),
         };
-        let Ok(key) = entry.key_bytes() else {
-            return refuse(entry.key.into_bytes(), Refusal::BadKey);
+        // A UTF-8 key is moved, not copied: lists can hold millions.
+        let key = match &entry.key_base64 {
+            None => std::mem::take(&mut entry.key).into_bytes(),
+            Some(_) => match entry.key_bytes() {
+                Ok(bytes) => bytes,
+                Err(_) => return refuse(entry.key.into_bytes(), Refusal::BadKey),
+            },
         };
         if key.is_empty() {
             return refuse(key, Refusal::EmptyKey);

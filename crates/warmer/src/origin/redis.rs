@@ -66,22 +66,83 @@ impl RedisOrigin {
         })
     }
 
-    /// Reads `keys` in one pipeline. The outer error is a failure of the
-    /// whole request (connection, timeout); inner errors are per key.
+    /// Reads `keys` in one pipeline: one `MGET`, and a `PTTL` per key
+    /// when the remaining TTLs are wanted. The outer error is a failure of
+    /// the whole request (connection, timeout); inner errors are per key.
     pub async fn fetch(
         &self,
         keys: &[&[u8]],
     ) -> Result<Vec<Result<Fetched, FetchError>>, FetchError> {
-        let per_key = if self.want_ttl { 2 } else { 1 };
-        let mut pipe = redis::pipe();
+        let mut pipe = redis::Pipeline::with_capacity(1 + keys.len());
         pipe.ignore_errors();
-        for key in keys {
-            pipe.cmd("GET").arg(*key);
-            if self.want_ttl {
+        // One MGET costs the server far less than a GET per key; it answers
+        // nil for a key of another type, which PTTL (or EXISTS) tells apart.
+        pipe.cmd("MGET").arg(keys);
+        if self.want_ttl {
+            for key in keys {
                 pipe.cmd("PTTL").arg(*key);
             }
         }
-        let values = self.node.pipeline(&pipe).await.map_err(|e| {
+        let mut replies = self.send(&pipe).await?.into_iter();
+        let values = match replies.next() {
+            Some(Value::Array(values)) if values.len() == keys.len() => values,
+            Some(Value::ServerError(e)) => return Err(FetchError::Origin(self.server_error(&e))),
+            other => {
+                return Err(FetchError::Origin(format!(
+                    "unexpected MGET reply {other:?}"
+                )));
+            }
+        };
+        let ttls: Vec<Value> = if self.want_ttl {
+            replies.collect()
+        } else {
+            self.exists_of_nils(keys, &values).await?
+        };
+        if ttls.len() != keys.len() {
+            return Err(FetchError::Origin(format!(
+                "{} TTL replies for {} keys",
+                ttls.len(),
+                keys.len()
+            )));
+        }
+        Ok(values
+            .into_iter()
+            .zip(ttls)
+            .map(|(value, ttl)| self.one(value, ttl))
+            .collect())
+    }
+
+    /// Without PTTL, the keys MGET answered nil for are looked up with
+    /// EXISTS (rare: missing keys and keys of another type). Returns, per
+    /// key, `Int(-2)` for a missing key and `Nil` otherwise, in the shape
+    /// of PTTL's answer.
+    async fn exists_of_nils(
+        &self,
+        keys: &[&[u8]],
+        values: &[Value],
+    ) -> Result<Vec<Value>, FetchError> {
+        let nils: Vec<usize> = (0..keys.len())
+            .filter(|&i| matches!(values[i], Value::Nil))
+            .collect();
+        let mut out = vec![Value::Nil; keys.len()];
+        if nils.is_empty() {
+            return Ok(out);
+        }
+        let mut pipe = redis::Pipeline::with_capacity(nils.len());
+        pipe.ignore_errors();
+        for &i in &nils {
+            pipe.cmd("EXISTS").arg(keys[i]);
+        }
+        for (&i, exists) in nils.iter().zip(self.send(&pipe).await?) {
+            if matches!(exists, Value::Int(0)) {
+                out[i] = Value::Int(-2);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, FetchError> {
+        self.node.pipeline(pipe).await.map_err(|e| {
             if e.is_timeout() {
                 FetchError::Timeout
             } else if is_transport(&e) {
@@ -89,40 +150,25 @@ impl RedisOrigin {
             } else {
                 FetchError::Origin(self.secrets.scrub(&e.to_string()))
             }
-        })?;
-        if values.len() != keys.len() * per_key {
-            return Err(FetchError::Origin(format!(
-                "{} replies to {} commands",
-                values.len(),
-                keys.len() * per_key
-            )));
-        }
-        let mut values = values.into_iter();
-        let mut out = Vec::with_capacity(keys.len());
-        for _ in keys {
-            let value = values.next().unwrap_or(Value::Nil);
-            let ttl = if self.want_ttl {
-                values.next().unwrap_or(Value::Nil)
-            } else {
-                Value::Nil
-            };
-            out.push(self.one(value, ttl));
-        }
-        Ok(out)
+        })
     }
 
+    fn server_error(&self, e: &redis::ServerError) -> String {
+        let text = match e.details() {
+            Some(d) => format!("{} {d}", e.code()),
+            None => e.code().to_owned(),
+        };
+        self.secrets.scrub(&text)
+    }
+
+    /// One key from its MGET value and its PTTL-shaped answer (-2: no
+    /// such key).
     fn one(&self, value: Value, ttl: Value) -> Result<Fetched, FetchError> {
         let value = match value {
             Value::BulkString(bytes) => bytes,
-            Value::Nil => return Err(FetchError::Missing),
-            Value::ServerError(e) if e.code() == "WRONGTYPE" => return Err(FetchError::WrongType),
-            Value::ServerError(e) => {
-                let text = match e.details() {
-                    Some(d) => format!("{} {d}", e.code()),
-                    None => e.code().to_owned(),
-                };
-                return Err(FetchError::Origin(self.secrets.scrub(&text)));
-            }
+            Value::Nil if matches!(ttl, Value::Int(-2)) => return Err(FetchError::Missing),
+            Value::Nil => return Err(FetchError::WrongType),
+            Value::ServerError(e) => return Err(FetchError::Origin(self.server_error(&e))),
             other => {
                 return Err(FetchError::Origin(format!(
                     "unexpected GET reply {other:?}"

@@ -40,15 +40,6 @@ use slots::{SLOTS, parse_cluster_slots, slot, split_address};
 /// Redirects one command may follow before it fails.
 const MAX_REDIRECTS: u32 = 5;
 
-/// One key's command, for [`Target::execute`].
-#[derive(Debug)]
-pub struct Keyed<'a> {
-    /// The key the command works on (decides the node).
-    pub key: &'a [u8],
-    /// The command.
-    pub cmd: redis::Cmd,
-}
-
 /// A value to write.
 #[derive(Debug)]
 pub struct Write<'a> {
@@ -211,22 +202,16 @@ impl Target {
     /// multi-key `EXISTS` only returns a count, and in a cluster needs
     /// one slot).
     pub async fn exists(&self, keys: &[&[u8]]) -> Vec<Result<bool, String>> {
-        let cmds = keys
-            .iter()
-            .map(|&key| {
-                let mut cmd = redis::cmd("EXISTS");
-                cmd.arg(key);
-                Keyed { key, cmd }
-            })
-            .collect::<Vec<_>>();
-        self.execute(&cmds)
-            .await
-            .into_iter()
-            .map(|r| match r? {
-                Value::Int(n) => Ok(n > 0),
-                other => Err(format!("unexpected EXISTS reply {other:?}")),
-            })
-            .collect()
+        self.execute(keys, |i, pipe| {
+            pipe.cmd("EXISTS").arg(keys[i]);
+        })
+        .await
+        .into_iter()
+        .map(|r| match r? {
+            Value::Int(n) => Ok(n > 0),
+            other => Err(format!("unexpected EXISTS reply {other:?}")),
+        })
+        .collect()
     }
 
     /// Writes `items` with `SET key value PX ttl`, plus `NX` unless
@@ -236,37 +221,42 @@ impl Target {
         items: &[Write<'_>],
         overwrite: bool,
     ) -> Vec<Result<Written, String>> {
-        let cmds = items
-            .iter()
-            .map(|w| {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(w.key).arg(w.value).arg("PX").arg(w.ttl_ms);
-                if !overwrite {
-                    cmd.arg("NX");
-                }
-                Keyed { key: w.key, cmd }
-            })
-            .collect::<Vec<_>>();
-        self.execute(&cmds)
-            .await
-            .into_iter()
-            .map(|r| match r? {
-                Value::Okay => Ok(Written::Stored),
-                Value::SimpleString(s) if s == "OK" => Ok(Written::Stored),
-                Value::Nil => Ok(Written::Present),
-                other => Err(format!("unexpected SET reply {other:?}")),
-            })
-            .collect()
+        let keys: Vec<&[u8]> = items.iter().map(|w| w.key).collect();
+        self.execute(&keys, |i, pipe| {
+            let w = &items[i];
+            let set = pipe
+                .cmd("SET")
+                .arg(w.key)
+                .arg(w.value)
+                .arg("PX")
+                .arg(w.ttl_ms);
+            if !overwrite {
+                set.arg("NX");
+            }
+        })
+        .await
+        .into_iter()
+        .map(|r| match r? {
+            Value::Okay => Ok(Written::Stored),
+            Value::SimpleString(s) if s == "OK" => Ok(Written::Stored),
+            Value::Nil => Ok(Written::Present),
+            other => Err(format!("unexpected SET reply {other:?}")),
+        })
+        .collect()
     }
 
     /// Runs one command per key, routed to the node serving each key,
-    /// following redirects and riding out short outages. Results are in
-    /// the order of `cmds`.
-    pub async fn execute(&self, cmds: &[Keyed<'_>]) -> Vec<Result<Value, String>> {
-        let mut results: Vec<Option<Result<Value, String>>> = vec![None; cmds.len()];
-        let mut pending: Vec<usize> = (0..cmds.len()).collect();
+    /// following redirects and riding out short outages. `build(i, pipe)`
+    /// appends the command for `keys[i]` (it may be called again for a
+    /// retry). Results are in the order of `keys`.
+    pub async fn execute<F>(&self, keys: &[&[u8]], build: F) -> Vec<Result<Value, String>>
+    where
+        F: Fn(usize, &mut redis::Pipeline) + Sync,
+    {
+        let mut results: Vec<Option<Result<Value, String>>> = vec![None; keys.len()];
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
         let mut asking: HashMap<usize, Arc<str>> = HashMap::new();
-        let mut redirects = vec![0u32; cmds.len()];
+        let mut redirects = vec![0u32; keys.len()];
         let mut failing_since: Option<Instant> = None;
         let mut attempt = 0u32;
         let mut last_failure = String::new();
@@ -284,21 +274,22 @@ impl Target {
             for &i in &pending {
                 let route = match asking.get(&i) {
                     Some(addr) => Route::Node(Arc::clone(addr)),
-                    None => self.route(cmds[i].key),
+                    None => self.route(keys[i]),
                 };
                 groups.entry(route).or_default().push(i);
             }
             let sends = groups.into_iter().map(|(route, indices)| {
                 let asking = &asking;
+                let build = &build;
                 async move {
                     let node = self.node(&route);
-                    let mut pipe = redis::pipe();
+                    let mut pipe = redis::Pipeline::with_capacity(indices.len());
                     pipe.ignore_errors();
                     for &i in &indices {
                         if asking.contains_key(&i) {
                             pipe.cmd("ASKING").ignore();
                         }
-                        pipe.add_command(cmds[i].cmd.clone());
+                        build(i, &mut pipe);
                     }
                     let result = match node {
                         Ok(node) => node.pipeline(&pipe).await.map_err(|e| {
