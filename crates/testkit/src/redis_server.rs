@@ -33,6 +33,8 @@ pub struct RedisServer {
     dir: TempDir,
     args: Vec<String>,
     password: Option<String>,
+    /// For a TLS-only server: the CA certificate (PEM) clients trust.
+    tls_ca: Option<Vec<u8>>,
     child: Option<Child>,
 }
 
@@ -45,6 +47,31 @@ impl RedisServer {
     /// A server with extra `redis-server` arguments, e.g.
     /// `["--requirepass", "s3cret"]`.
     pub fn start_with(args: &[&str]) -> RedisServer {
+        RedisServer::launch(args, None)
+    }
+
+    /// A server that accepts only TLS connections, with the certificate
+    /// `server.pem`/`server.key` and the CA `ca.pem` found in `certs`.
+    pub fn start_tls(certs: &Path) -> RedisServer {
+        let file = |name: &str| certs.join(name).to_string_lossy().into_owned();
+        let ca = std::fs::read(certs.join("ca.pem")).expect("read the test CA");
+        let (cert, key, ca_file) = (file("server.pem"), file("server.key"), file("ca.pem"));
+        RedisServer::launch(
+            &[
+                "--tls-cert-file",
+                &cert,
+                "--tls-key-file",
+                &key,
+                "--tls-ca-cert-file",
+                &ca_file,
+                "--tls-auth-clients",
+                "no",
+            ],
+            Some(ca),
+        )
+    }
+
+    fn launch(args: &[&str], tls_ca: Option<Vec<u8>>) -> RedisServer {
         let dir = tempfile::Builder::new()
             .prefix("hotkeys-redis-")
             .tempdir()
@@ -59,6 +86,7 @@ impl RedisServer {
             dir,
             args,
             password,
+            tls_ca,
             child: None,
         };
         // A port found free can be taken before redis-server binds it;
@@ -79,8 +107,12 @@ impl RedisServer {
     /// (port taken).
     fn spawn(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
+        if self.tls_ca.is_some() {
+            cmd.args(["--port", "0", "--tls-port"]);
+        } else {
+            cmd.arg("--port");
+        }
+        cmd.arg(self.port.to_string())
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -124,8 +156,25 @@ impl RedisServer {
         true
     }
 
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match &self.tls_ca {
+            None => redis::Client::open(self.url_with_password()),
+            Some(ca) => {
+                // The redis crate's TLS needs a process-wide rustls provider.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                redis::Client::build_with_tls(
+                    self.url_with_password(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(ca.clone()),
+                    },
+                )
+            }
+        }
+    }
+
     fn ping(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.url_with_password()) else {
+        let Ok(client) = self.client() else {
             return false;
         };
         client
@@ -139,15 +188,24 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`, without the password.
+    /// `redis://127.0.0.1:PORT` (`rediss://` for TLS), without the
+    /// password.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.port)
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls_ca.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        }
     }
 
     /// The URL with the password, when the server has one.
     pub fn url_with_password(&self) -> String {
         match &self.password {
-            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            Some(p) => format!("{}://:{p}@127.0.0.1:{}", self.scheme(), self.port),
             None => self.url(),
         }
     }
@@ -164,7 +222,7 @@ impl RedisServer {
 
     /// A new synchronous connection (for setting up and reading back).
     pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url_with_password())
+        self.client()
             .expect("redis URL")
             .get_connection_with_timeout(Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("connect to test redis on port {}: {e}", self.port))
