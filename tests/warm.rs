@@ -56,6 +56,8 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         "all_proxy",
         "NO_PROXY",
         "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
     ] {
         cmd.env_remove(var);
     }
@@ -668,6 +670,48 @@ fn passwords_are_never_printed() {
         redis.get(b"/api/products/1"),
         Some(value_of("/api/products/1"))
     );
+}
+
+#[test]
+fn a_tls_target_is_warmed_when_its_certificate_is_trusted() {
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls");
+    let redis = RedisServer::start_tls(&certs);
+    assert!(redis.url().starts_with("rediss://"));
+    let origin = echo_origin();
+    let ca = certs.join("ca.pem");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+        ],
+        Some(b"/tls/a\n/tls/b\n"),
+        &[("SSL_CERT_FILE", ca.to_str().unwrap())],
+    );
+    expect_code(&out, 0);
+    assert_eq!(redis.get(b"/tls/a"), Some(value_of("/tls/a")));
+    assert_eq!(redis.get(b"/tls/b"), Some(value_of("/tls/b")));
+
+    // Trusting another certificate instead, the server is refused, with advice.
+    let other = certs.join("server.pem");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+        ],
+        Some(b"/tls/c\n"),
+        &[("SSL_CERT_FILE", other.to_str().unwrap())],
+    );
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("SSL_CERT_FILE"), "{}", out.stderr);
+    assert_eq!(redis.get(b"/tls/c"), None);
 }
 
 // ---------------------------------------------------------------------------

@@ -64,6 +64,30 @@ pub fn is_transport(error: &RedisError) -> bool {
         || error.is_connection_refusal()
 }
 
+/// `error` as a message that says what to do about it. `option` names
+/// where the URL came from (`--redis or REDIS_URL`, `--origin`).
+pub fn explain(error: &RedisError, option: &str) -> String {
+    let text = error.to_string();
+    let lower = text.to_ascii_lowercase();
+    let advice = if lower.contains("wrongpass")
+        || lower.contains("noauth")
+        || lower.contains("invalid password")
+        || lower.contains("authentication")
+    {
+        "give the password in the URL (redis://:PASSWORD@host:port) or in REDISCLI_AUTH".to_owned()
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        "the server's TLS certificate is not trusted: add its CA to the system store, or point \
+         SSL_CERT_FILE at it"
+            .to_owned()
+    } else if is_transport(error) {
+        format!("is the server running there? check {option}")
+    } else {
+        return text;
+    };
+    format!("{text} ({advice})")
+}
+
 impl RedisNode {
     /// A node for `info`; nothing is connected yet. `display` is how the
     /// node is named in messages (already redacted).
@@ -197,6 +221,27 @@ mod tests {
         let info = connection_info("redis://127.0.0.1:1/3", None).unwrap();
         assert_eq!(info.redis_settings().password(), None);
         assert_eq!(info.redis_settings().db(), 3);
+    }
+
+    #[test]
+    fn explanations_say_what_to_do() {
+        let refused = RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused",
+        ));
+        assert!(
+            explain(&refused, "--origin")
+                .ends_with("(is the server running there? check --origin)")
+        );
+        let auth = RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "WRONGPASS invalid username-password pair",
+        ));
+        assert!(explain(&auth, "--redis").contains("REDISCLI_AUTH"));
+        let tls = RedisError::from(std::io::Error::other(
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert!(explain(&tls, "--redis").contains("SSL_CERT_FILE"));
     }
 
     #[tokio::test]

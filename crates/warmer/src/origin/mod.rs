@@ -54,10 +54,10 @@ impl FetchError {
     }
 
     /// Worth another try: the origin may answer differently later. A 4xx
-    /// other than 408 and 429 is the origin's final word.
+    /// other than 429 is the origin's final word.
     pub fn retryable(&self) -> bool {
         match self {
-            FetchError::Status { code, .. } => matches!(code, 408 | 429 | 500..=599),
+            FetchError::Status { code, .. } => matches!(code, 429 | 500..=599),
             FetchError::Timeout | FetchError::Connection(_) | FetchError::Origin(_) => true,
             FetchError::TooLarge | FetchError::Missing | FetchError::WrongType => false,
         }
@@ -101,12 +101,12 @@ mod tests {
 
     #[test]
     fn never_retry_a_plain_4xx() {
-        for code in [400, 401, 403, 404, 410, 451] {
+        for code in [400, 401, 403, 404, 408, 410, 451] {
             assert!(!status(code).retryable(), "{code}");
             assert!(!status(code).is_origin_failure(), "{code}");
             assert_eq!(status(code).signal(), Signal::Healthy);
         }
-        for code in [408, 429, 500, 502, 503, 504] {
+        for code in [429, 500, 502, 503, 504] {
             assert!(status(code).retryable(), "{code}");
         }
         assert!(!FetchError::TooLarge.retryable());

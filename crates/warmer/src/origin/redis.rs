@@ -9,7 +9,7 @@ use redis::Value;
 
 use super::FetchError;
 use crate::config::WarmConfig;
-use crate::connection::{RedisNode, is_transport};
+use crate::connection::{RedisNode, explain, is_transport};
 use crate::error::WarmError;
 use crate::redact::{Secrets, redact_url};
 
@@ -44,7 +44,7 @@ impl RedisOrigin {
             .map_err(|e| fail(e.to_string()))?;
         node.command(&redis::cmd("PING"))
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(explain(&e, "--origin")))?;
         let mut info = redis::cmd("INFO");
         info.arg("cluster");
         let text = match node.command(&info).await {

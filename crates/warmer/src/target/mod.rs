@@ -32,7 +32,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::WarmConfig;
-use crate::connection::{RedisNode, is_transport};
+use crate::connection::{RedisNode, explain, is_transport};
 use crate::error::WarmError;
 use crate::redact::{Secrets, redact_url};
 use slots::{SLOTS, parse_cluster_slots, slot, split_address};
@@ -509,7 +509,7 @@ impl Cluster {
             let reply = match node.command(&cmd).await {
                 Ok(reply) => reply,
                 Err(e) => {
-                    let text = e.to_string();
+                    let text = explain(&e, "--redis");
                     if text.contains("cluster support disabled") {
                         return Err(format!(
                             "{} is not a cluster node; leave out --cluster to warm a standalone Redis",
@@ -545,14 +545,10 @@ impl Cluster {
 
 /// Checks that a standalone target is reachable and writable.
 async fn check_standalone(node: &RedisNode) -> Result<(), String> {
-    let pong = node.command(&redis::cmd("PING")).await.map_err(|e| {
-        let text = e.to_string();
-        if text.contains("WRONGPASS") || text.contains("NOAUTH") || text.contains("AUTH") {
-            format!("{text} (give the password in the URL, redis://:PASSWORD@host:port, or in REDISCLI_AUTH)")
-        } else {
-            format!("{text} (is redis-server running there? set --redis or REDIS_URL)")
-        }
-    })?;
+    let pong = node
+        .command(&redis::cmd("PING"))
+        .await
+        .map_err(|e| explain(&e, "--redis or REDIS_URL"))?;
     if !matches!(
         pong,
         Value::SimpleString(_) | Value::Okay | Value::BulkString(_)
@@ -617,7 +613,10 @@ mod tests {
         config.redis_timeout = Duration::from_secs(1);
         let e = Target::connect(&config).await.unwrap_err().to_string();
         assert!(e.contains("redis://:***@127.0.0.1:1"), "{e}");
-        assert!(e.contains("REDIS_URL"), "{e}");
+        assert!(
+            e.contains("is the server running there? check --redis or REDIS_URL"),
+            "{e}"
+        );
         assert!(!e.contains("topsecret"), "{e}");
     }
 }
