@@ -85,8 +85,9 @@ impl Refusal {
 /// Where a key's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// GET this URL (origin + the entry's path).
-    Url(Url),
+    /// GET this URL (origin + the entry's path). Boxed: a plan holds one
+    /// entry per key, and most of an entry's size would be the URL's.
+    Url(Box<Url>),
     /// The same key in the origin Redis.
     SameKey,
 }
@@ -164,7 +165,9 @@ impl Plan {
             kind,
         };
         let limit = config.max_keys.unwrap_or(usize::MAX);
-        for (i, entry) in entries.into_iter().enumerate() {
+        let entries = entries.into_iter();
+        plan.entries.reserve(entries.size_hint().0.min(limit));
+        for (i, entry) in entries.enumerate() {
             if i >= limit {
                 plan.beyond_max_keys += 1;
                 continue;
@@ -278,7 +281,7 @@ impl Planner<'_> {
                     return refuse(key, why);
                 }
                 match join(base, path) {
-                    Ok(url) => Source::Url(url),
+                    Ok(url) => Source::Url(Box::new(url)),
                     Err(why) => return refuse(key, why),
                 }
             }

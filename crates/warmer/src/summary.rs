@@ -133,15 +133,14 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Where one key stands. One byte per key: failures, which are few,
+/// keep their reason in [`Tally::failures`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Pending,
     Warmed,
     Skipped,
-    Failed {
-        reason: String,
-        detail: Option<String>,
-    },
+    Failed,
 }
 
 /// The running count of one run.
@@ -149,6 +148,8 @@ enum State {
 pub struct Tally {
     control: Control,
     states: Vec<State>,
+    /// Key index, reason, detail; in the order the failures happened.
+    failures: Vec<(usize, String, Option<String>)>,
     warmed: u64,
     skipped: u64,
     failed: u64,
@@ -167,6 +168,7 @@ impl Tally {
         let mut tally = Tally {
             control: control.clone(),
             states: vec![State::Pending; plan.entries.len()],
+            failures: Vec::new(),
             warmed: 0,
             skipped: 0,
             failed: 0,
@@ -187,7 +189,7 @@ impl Tally {
 
     fn settle(&mut self, i: usize, state: State) -> bool {
         match self.states.get_mut(i) {
-            Some(slot @ State::Pending) => {
+            Some(slot) if *slot == State::Pending => {
                 *slot = state;
                 true
             }
@@ -214,10 +216,10 @@ impl Tally {
 
     /// Key `i` failed.
     pub fn failed(&mut self, i: usize, reason: String, detail: Option<String>) {
-        let counted = reason.clone();
-        if self.settle(i, State::Failed { reason, detail }) {
+        if self.settle(i, State::Failed) {
             self.failed += 1;
-            *self.by_reason.entry(counted).or_default() += 1;
+            *self.by_reason.entry(reason.clone()).or_default() += 1;
+            self.failures.push((i, reason, detail));
             self.control.add_failed();
         }
     }
@@ -251,17 +253,22 @@ impl Tally {
                 detail,
             }
         };
-        let mut failed_keys = Vec::new();
-        let mut unfinished_keys = Vec::new();
-        for (i, state) in self.states.iter().enumerate() {
-            match state {
-                State::Failed { reason, detail } => {
-                    failed_keys.push(report(i, Some(reason.clone()), detail.clone()));
-                }
-                State::Pending if !self.dry_run => unfinished_keys.push(report(i, None, None)),
-                _ => {}
-            }
-        }
+        let mut failures: Vec<&(usize, String, Option<String>)> = self.failures.iter().collect();
+        failures.sort_by_key(|(i, _, _)| *i);
+        let failed_keys: Vec<KeyReport> = failures
+            .into_iter()
+            .map(|(i, reason, detail)| report(*i, Some(reason.clone()), detail.clone()))
+            .collect();
+        let unfinished_keys: Vec<KeyReport> = if self.dry_run {
+            Vec::new()
+        } else {
+            self.states
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == State::Pending)
+                .map(|(i, _)| report(i, None, None))
+                .collect()
+        };
         let ms = |us: u64| us as f64 / 1000.0;
         let origin_latency_ms = (!self.latency_us.is_empty()).then(|| Latency {
             p50: ms(self.latency_us.value_at_quantile(0.5)),
