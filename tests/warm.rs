@@ -448,6 +448,52 @@ fn connections_received(redis: &RedisServer) -> u64 {
 }
 
 #[test]
+fn a_value_the_application_writes_meanwhile_is_never_clobbered() {
+    let dir = scratch();
+    let asked = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&asked);
+    let origin = Origin::start(move |r| {
+        if r.target == "/race" {
+            flag.store(true, Ordering::SeqCst);
+            Reply::ok("stale value from warm").after(Duration::from_millis(800))
+        } else {
+            Reply::ok(value_of(&r.target))
+        }
+    });
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+    let child = spawn(
+        command(
+            &[
+                "warm",
+                "-",
+                "--origin",
+                &origin.url(),
+                "--redis",
+                &redis.url(),
+                "--summary",
+                summary.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Some(b"/race\n/other\n"),
+    );
+    // The key was missing when checked; the application writes it while
+    // warm is still waiting for the origin.
+    assert!(wait_until(Duration::from_secs(20), || asked.load(Ordering::SeqCst)));
+    redis.set(b"/race", b"fresh value from the app", Some(60_000));
+    let out = finish(child, RUN_LIMIT);
+    expect_code(&out, 0);
+    assert_eq!(
+        redis.get(b"/race").as_deref(),
+        Some(&b"fresh value from the app"[..])
+    );
+    assert_eq!(redis.get(b"/other"), Some(value_of("/other")));
+    let s = read_summary(&summary);
+    assert_eq!((count(&s, "warmed"), count(&s, "skipped")), (1, 1), "{s}");
+}
+
+#[test]
 fn routes_give_keys_origin_paths_and_ttls_and_stdin_works() {
     let dir = scratch();
     let origin = echo_origin();
