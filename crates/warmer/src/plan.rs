@@ -34,7 +34,7 @@ pub enum Refusal {
     DotSegment,
     /// A control character, raw or percent-encoded.
     ControlCharacter,
-    /// A character a URL cannot hold raw (space, `#`, `\`, quotes, …).
+    /// A backslash, which some servers read as `/`.
     InvalidCharacter,
     /// A routes file is used and no route matches the entry.
     Unrouted,
@@ -73,7 +73,7 @@ impl Refusal {
             }
             Refusal::DotSegment => "the path has a `..` segment",
             Refusal::ControlCharacter => "the path has a control character",
-            Refusal::InvalidCharacter => "the path has a character a URL cannot hold",
+            Refusal::InvalidCharacter => "the path has a backslash, which some servers read as `/`",
             Refusal::Unrouted => "no route in the routes file matches",
             Refusal::UnknownRoute => "the entry's route is not in the routes file",
             Refusal::EmptyKey => "the key is empty",

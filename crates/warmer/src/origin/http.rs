@@ -45,13 +45,20 @@ pub fn base_url(origin: &str) -> Result<Url, WarmError> {
 
 /// `base` followed by `path` (an origin-form target that passed
 /// [`check_origin_path`](crate::path::check_origin_path)). Bytes outside
-/// ASCII are percent-encoded. As a last line of defence the result must
-/// still point at the origin's scheme, host, port and path prefix.
+/// ASCII, space, `#` and the other characters a URL cannot hold raw are
+/// percent-encoded; `%` is kept, since logged targets are already encoded.
+/// As a last line of defence the result must still point at the origin's
+/// scheme, host, port and path prefix.
 pub fn join(base: &Url, path: &[u8]) -> Result<Url, Refusal> {
     let mut text = String::with_capacity(base.as_str().len() + path.len());
     text.push_str(base.as_str().trim_end_matches('/'));
     for &b in path {
-        if b.is_ascii() {
+        let raw_ok = b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'#' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'^'
+            );
+        if raw_ok {
             text.push(char::from(b));
         } else {
             text.push_str(&format!("%{b:02X}"));
@@ -213,6 +220,14 @@ mod tests {
         assert_eq!(j(b"/a?b=1").unwrap(), "http://o:81/v2/a?b=1");
         assert_eq!(j("/é".as_bytes()).unwrap(), "http://o:81/v2/%C3%A9");
         assert_eq!(j(b"/\xff").unwrap(), "http://o:81/v2/%FF");
+        assert_eq!(
+            j(b"/a b#c?q={x}").unwrap(),
+            "http://o:81/v2/a%20b%23c?q=%7Bx%7D"
+        );
+        assert_eq!(
+            j(b"/already%20encoded").unwrap(),
+            "http://o:81/v2/already%20encoded"
+        );
         // Checked paths never do this; the join refuses anyway.
         assert_eq!(j(b"/../../x"), Err(Refusal::DotSegment));
         let root = base_url("http://o:81").unwrap();
