@@ -29,17 +29,20 @@ use crate::text::escape;
 
 pub const AFTER_HELP: &str = "\
 Examples:
-  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json && hotkeys warm warm.json --origin http://127.0.0.1:8080
+  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json \\
+    && hotkeys warm warm.json --origin http://127.0.0.1:8080
   hotkeys warm warm.json --origin https://api.internal --routes routes.toml --rate 200 --deadline 2m
-  hotkeys warm warm.json --origin http://app:8080 --cluster --redis redis://10.0.0.1:7000 --redis redis://10.0.0.2:7000
+  hotkeys warm warm.json --origin http://app:8080 --cluster \\
+    --redis redis://10.0.0.1:7000 --redis redis://10.0.0.2:7000
   hotkeys warm keys.txt --origin redis://replica:6379 --redis redis://new-primary:6379 --overwrite
   hotkeys rank access.log --format keys | hotkeys warm - --origin http://app:8080 --dry-run
 
 Only the path of a logged request is used: scheme, host and port come from --origin. Absolute URLs, \
 `..` segments and control characters in the list are refused; redirects are not followed.
 
-Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, Ctrl-C), \
-1 fatal (cannot reach Redis or the origin, bad arguments, circuit breaker opened, Redis lost).";
+Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
+Ctrl-C), 1 fatal (bad arguments, Redis or the origin Redis unreachable, circuit breaker opened, \
+Redis lost during the run).";
 
 #[derive(Args, Debug)]
 pub struct WarmArgs {
@@ -137,12 +140,12 @@ pub struct WarmArgs {
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
 
-    /// Circuit breaker: how many recent keys are looked at.
+    /// Circuit breaker: how many recent origin requests are looked at.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub breaker_window: usize,
 
-    /// Circuit breaker: stop when this share of the recent keys failed at
-    /// the origin (5xx, 429, timeouts, connection errors).
+    /// Circuit breaker: stop when this share of the recent origin requests
+    /// failed (5xx, 429, timeouts, connection errors).
     #[arg(long, value_name = "PCT", default_value = "50%")]
     pub breaker_threshold: String,
 
