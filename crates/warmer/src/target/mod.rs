@@ -91,7 +91,10 @@ struct Cluster {
 /// Where one pending command goes.
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Route {
-    Standalone,
+    /// The standalone server; in a cluster, the first seed, for a slot
+    /// whose owner is not known (it answers with a redirect).
+    Default,
+    /// The cluster node at this `host:port`.
     Node(Arc<str>),
 }
 
@@ -422,13 +425,12 @@ impl Target {
 
     fn route(&self, key: &[u8]) -> Route {
         match &self.topology {
-            Topology::Standalone(_) => Route::Standalone,
+            Topology::Standalone(_) => Route::Default,
             Topology::Cluster(cluster) => {
                 let slots = cluster.slots.read().unwrap_or_else(|e| e.into_inner());
                 match &slots[usize::from(slot(key))] {
                     Some(addr) => Route::Node(Arc::clone(addr)),
-                    // Unknown slot: any node will redirect us.
-                    None => Route::Node(Arc::from(cluster.seeds[0].display())),
+                    None => Route::Default,
                 }
             }
         }
@@ -438,7 +440,7 @@ impl Target {
         match (&self.topology, route) {
             (Topology::Standalone(node), _) => Ok(Arc::clone(node)),
             (Topology::Cluster(cluster), Route::Node(addr)) => cluster.node(addr, self.timeout),
-            (Topology::Cluster(cluster), Route::Standalone) => Ok(Arc::clone(&cluster.seeds[0])),
+            (Topology::Cluster(cluster), Route::Default) => Ok(Arc::clone(&cluster.seeds[0])),
         }
     }
 
