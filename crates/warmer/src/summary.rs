@@ -1,4 +1,4 @@
-//! What a run did: counted while it runs ([`Tally`]), reported at the end
+//! What a run did: counted while it runs (`Tally`), reported at the end
 //! ([`Summary`], also written as JSON with `--summary`).
 //!
 //! Every key of the plan ends in exactly one of `warmed`, `skipped`,
@@ -145,7 +145,7 @@ enum State {
 
 /// The running count of one run.
 #[derive(Debug)]
-pub struct Tally {
+pub(crate) struct Tally {
     control: Control,
     states: Vec<State>,
     /// Key index, reason, detail; in the order the failures happened.
@@ -163,7 +163,7 @@ pub struct Tally {
 
 impl Tally {
     /// A tally for `plan`, with its refused entries already failed.
-    pub fn new(plan: &Plan, control: &Control) -> Tally {
+    pub(crate) fn new(plan: &Plan, control: &Control) -> Tally {
         control.set_total(plan.entries.len() as u64);
         let mut tally = Tally {
             control: control.clone(),
@@ -198,7 +198,7 @@ impl Tally {
     }
 
     /// Key `i` was written (`bytes` of value).
-    pub fn warmed(&mut self, i: usize, bytes: usize) {
+    pub(crate) fn warmed(&mut self, i: usize, bytes: usize) {
         if self.settle(i, State::Warmed) {
             self.warmed += 1;
             self.bytes_written += bytes as u64;
@@ -207,7 +207,7 @@ impl Tally {
     }
 
     /// Key `i` was already present.
-    pub fn skipped(&mut self, i: usize) {
+    pub(crate) fn skipped(&mut self, i: usize) {
         if self.settle(i, State::Skipped) {
             self.skipped += 1;
             self.control.add_skipped();
@@ -215,7 +215,7 @@ impl Tally {
     }
 
     /// Key `i` failed.
-    pub fn failed(&mut self, i: usize, reason: String, detail: Option<String>) {
+    pub(crate) fn failed(&mut self, i: usize, reason: String, detail: Option<String>) {
         if self.settle(i, State::Failed) {
             self.failed += 1;
             *self.by_reason.entry(reason.clone()).or_default() += 1;
@@ -225,7 +225,7 @@ impl Tally {
     }
 
     /// One origin request took `took`; `retry` if it was a retry.
-    pub fn request(&mut self, took: Duration, retry: bool) {
+    pub(crate) fn request(&mut self, took: Duration, retry: bool) {
         self.origin_requests += 1;
         self.retries += u64::from(retry);
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
@@ -234,7 +234,7 @@ impl Tally {
     }
 
     /// The final report.
-    pub fn finish(
+    pub(crate) fn finish(
         &self,
         plan: &Plan,
         elapsed: Duration,
