@@ -760,6 +760,95 @@ fn a_tls_target_is_warmed_when_its_certificate_is_trusted() {
     assert_eq!(redis.get(b"/tls/c"), None);
 }
 
+#[test]
+fn only_the_configured_statuses_are_stored() {
+    let origin = Origin::start(|r| match r.target.as_str() {
+        "/partial" => Reply::status(206),
+        "/non-authoritative" => Reply::status(203),
+        _ => Reply::ok(value_of(&r.target)),
+    });
+    let redis = RedisServer::start();
+    let list = b"/plain\n/partial\n/non-authoritative\n";
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+            "--store-status",
+            "200,203",
+        ],
+        Some(list),
+        &[],
+    );
+    expect_code(&out, 2);
+    assert!(out.stderr.contains("status_206 1"), "{}", out.stderr);
+    assert_eq!(redis.get(b"/plain"), Some(value_of("/plain")));
+    assert_eq!(
+        redis.get(b"/non-authoritative").as_deref(),
+        Some(&b"status 203"[..])
+    );
+    assert_eq!(redis.get(b"/partial"), None);
+}
+
+#[test]
+fn a_progress_bar_is_drawn_on_a_terminal_only() {
+    let dir = scratch();
+    let origin = echo_origin();
+    let redis = RedisServer::start();
+    let list = write(dir.path(), "keys.txt", product_keys(20).as_bytes());
+    let command_line = format!(
+        "{BIN} warm {} --origin {} --redis {} --rate 20",
+        list.display(),
+        origin.url(),
+        redis.url()
+    );
+    // script(1) (util-linux, always on Debian) runs the command on a pseudo-terminal.
+    let child = spawn(
+        {
+            let mut cmd = Command::new("script");
+            cmd.args(["-qec", &command_line, "/dev/null"]);
+            cmd
+        },
+        None,
+    );
+    let out = finish(child, RUN_LIMIT);
+    expect_code(&out, 0);
+    assert!(
+        out.stdout.contains("warming"),
+        "no progress bar on a terminal:\n{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("/20 keys"), "{}", out.stdout);
+    assert!(out.stdout.contains("20 warmed"), "{}", out.stdout);
+
+    // On a pipe: the summary only, no bar and no control characters.
+    let fresh = RedisServer::start();
+    let out = hotkeys(
+        &[
+            "warm",
+            list.to_str().unwrap(),
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &fresh.url(),
+            "--rate",
+            "20",
+        ],
+        None,
+        &[],
+    );
+    expect_code(&out, 0);
+    assert!(!out.stderr.contains("warming"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains('\u{1b}'),
+        "{:?}",
+        out.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Redis Cluster
 
@@ -1009,6 +1098,52 @@ fn a_redis_origin_is_copied_with_its_remaining_ttls() {
     assert_eq!(target.get(b"present").as_deref(), Some(&b"stale"[..]));
     let ttl = target.pttl(b"with:ttl");
     assert!(ttl > 590_000 && ttl <= 600_000, "{ttl}");
+}
+
+#[test]
+fn a_replica_warms_a_cold_cluster() {
+    let replica = RedisServer::start();
+    for i in 1..=40 {
+        replica.set(
+            format!("product:{i}").as_bytes(),
+            format!("p{i}").as_bytes(),
+            Some(300_000),
+        );
+    }
+    let cluster = RedisCluster::start();
+    let keys: String = (1..=40).map(|i| format!("product:{i}\n")).collect();
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &replica.url(),
+            "--cluster",
+            "--redis",
+            &cluster.seed_url(),
+        ],
+        Some(keys.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 0);
+    for i in 1..=40 {
+        let key = format!("product:{i}");
+        assert_eq!(
+            cluster.get(key.as_bytes()),
+            Some(format!("p{i}").into_bytes()),
+            "{key}"
+        );
+        let ttl = cluster.pttl(key.as_bytes());
+        assert!(
+            ttl > 280_000 && ttl <= 300_000,
+            "{key}: the replica's TTL, {ttl}"
+        );
+    }
+    assert!(
+        cluster.dbsizes().iter().all(|&n| n > 0),
+        "{:?}",
+        cluster.dbsizes()
+    );
 }
 
 // ---------------------------------------------------------------------------
