@@ -1,6 +1,7 @@
-//! The command line as clap sees it. Nothing outside this file and
-//! `config.rs` knows about clap: [`crate::config`] turns these structs into
-//! a plain configuration.
+//! The command line as clap sees it. Nothing outside this file,
+//! `config.rs` and `warm.rs` knows about clap: [`crate::config`] turns these
+//! structs into a plain configuration (and `warm.rs` does the same for
+//! `hotkeys warm`).
 
 use std::path::PathBuf;
 
@@ -15,8 +16,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         hotkeys reads nginx, Apache, Caddy and JSON access logs (plain, rotated, gzip, zstd, bzip2) \
         in parallel and ranks the most requested keys. Its warm list feeds cache warmers, scripts \
         and CDN prefetchers.",
-    after_help = "Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely \
-        (what could be read was used).\n\nExample:\n  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json"
+    after_help = "Exit codes: 0 success, 1 usage or fatal error, 2 partial: some input could not be read \
+        completely (rank), or some keys were not warmed (warm).\n\nExample:\n  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json \
+        && hotkeys warm warm.json --origin http://127.0.0.1:8080"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,6 +36,9 @@ pub enum Command {
             hotkeys rank access.log --routes routes.toml --by cost\n\n\
             Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.")]
     Rank(RankArgs),
+    /// Fill Redis with the keys of a warm list, fetched from the origin.
+    #[command(after_help = crate::warm::AFTER_HELP)]
+    Warm(crate::warm::WarmArgs),
 }
 
 #[derive(Args, Debug)]

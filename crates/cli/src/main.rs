@@ -1,5 +1,6 @@
 //! The `hotkeys` command. This crate only reads the command line, calls the
-//! libraries and reports; the work happens in `hotkeys-parser`.
+//! libraries and reports; the work happens in `hotkeys-parser` (rank) and
+//! `hotkeys-warmer` (warm).
 
 mod args;
 mod config;
@@ -8,6 +9,7 @@ mod output;
 mod progress;
 mod rank;
 mod text;
+mod warm;
 
 use clap::Parser;
 
@@ -30,6 +32,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Command::Rank(args) => config::RankConfig::from_args(args).and_then(rank::run),
+        Command::Warm(args) => warm::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
