@@ -16,13 +16,15 @@
 //! * [`warmup`]: origin requests after a restart, cold against warmed with
 //!   the top N keys ranked before it.
 //!
-//! [`analyze::run`] does all of it and returns a [`report::Report`].
+//! [`analyze::run`] does all of it and returns a [`report::Report`], which
+//! [`render`] writes as aligned text, JSON or a self-contained HTML page
+//! with SVG charts.
 //!
 //! # Example
 //!
 //! ```
 //! use hotkeys_capacity::config::{CacheSize, ReportConfig};
-//! use hotkeys_capacity::analyze;
+//! use hotkeys_capacity::{analyze, render};
 //! use hotkeys_parser::input::Source;
 //!
 //! let dir = std::env::temp_dir().join(format!("hotkeys-capacity-doc-{}", std::process::id()));
@@ -51,7 +53,10 @@
 //! let ratios: Vec<f64> = report.hit_ratio_curve.iter().map(|p| p.hit_ratio).collect();
 //! assert_eq!(ratios, [0.0, 2.0 / 6.0, 3.0 / 6.0]);
 //! assert_eq!(report.cache.method, "exact");
-
+//!
+//! let mut json = Vec::new();
+//! render::json::write(report, &mut json)?;
+//! assert!(String::from_utf8(json)?.contains("\"hit_ratio_curve\""));
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -67,6 +72,7 @@ pub mod keyname;
 pub mod latency;
 pub mod popularity;
 pub mod rates;
+pub mod render;
 pub mod report;
 pub mod sampling;
 pub mod sizes;
