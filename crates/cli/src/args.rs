@@ -36,8 +36,10 @@ pub enum Command {
     Rank(RankArgs),
 }
 
+/// Where requests come from and which count: shared by every command
+/// that reads logs, so `rank` and `report` read the same input the same way.
 #[derive(Args, Debug)]
-pub struct RankArgs {
+pub struct InputArgs {
     /// Log files, directories (every regular file inside) or - for stdin.
     /// Compression (gzip, zstd, bzip2) is recognised from the content.
     /// Without inputs, reads stdin.
@@ -58,15 +60,6 @@ pub struct RankArgs {
     /// requests that match a route are counted.
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
-
-    /// How many keys to list; 0 lists all.
-    #[arg(short = 'n', long, value_name = "N", default_value_t = 100)]
-    pub top: usize,
-
-    /// What ranks a key: requests, bytes served, or cost (summed latency:
-    /// the origin time a warm cache saves).
-    #[arg(long, value_enum, default_value_t = RankByArg::Requests)]
-    pub by: RankByArg,
 
     /// Count every request that has a target, not only cacheable ones
     /// (by default: GET and HEAD with status 200-399).
@@ -94,18 +87,6 @@ pub struct RankArgs {
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,
 
-    /// Output format.
-    #[arg(long = "format", value_enum, default_value_t = OutputFormatArg::Table)]
-    pub output_format: OutputFormatArg,
-
-    /// Base URL for --format urls, e.g. https://www.example.com.
-    #[arg(long, value_name = "URL")]
-    pub origin_base: Option<String>,
-
-    /// Write the output to FILE (atomically: a reader never sees half of it).
-    #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
     /// Worker threads; 0 uses every core.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -118,14 +99,41 @@ pub struct RankArgs {
     #[arg(long, value_name = "SIZE", default_value = "1MiB")]
     pub max_line: String,
 
-    /// Print nothing but errors on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-
     /// Size of the byte ranges a large plain file is split into (tuning and
     /// tests).
     #[arg(long, value_name = "SIZE", default_value = "32MiB", hide = true)]
     pub chunk_size: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RankArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// How many keys to list; 0 lists all.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 100)]
+    pub top: usize,
+
+    /// What ranks a key: requests, bytes served, or cost (summed latency:
+    /// the origin time a warm cache saves).
+    #[arg(long, value_enum, default_value_t = RankByArg::Requests)]
+    pub by: RankByArg,
+
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t = OutputFormatArg::Table)]
+    pub output_format: OutputFormatArg,
+
+    /// Base URL for --format urls, e.g. https://www.example.com.
+    #[arg(long, value_name = "URL")]
+    pub origin_base: Option<String>,
+
+    /// Write the output to FILE (atomically: a reader never sees half of it).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print nothing but errors on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

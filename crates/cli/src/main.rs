@@ -7,7 +7,9 @@ mod exit;
 mod output;
 mod progress;
 mod rank;
+mod summary;
 mod text;
+mod window;
 
 use clap::Parser;
 
