@@ -12,8 +12,9 @@
 //! requests already collected, which is what lets collection start exact
 //! and fall back to sampling when the input turns out to be large.
 
-/// Rates are multiples of `1 / MODULUS`.
-pub const MODULUS: u64 = 1 << 24;
+/// Rates are multiples of `1 / MODULUS`: a power of ten, so that rates
+/// such as 0.01 are exact.
+pub const MODULUS: u64 = 10_000_000;
 
 /// The rates the automatic mode steps down through, as thresholds.
 pub const LADDER: [u64; 5] = [
@@ -38,7 +39,8 @@ pub fn key_point(key: &[u8]) -> u32 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
-    (h >> 40) as u32
+    // The high 32 bits scaled to 0..MODULUS.
+    (((h >> 32) * MODULUS) >> 32) as u32
 }
 
 /// A sampling rate, kept as the threshold it really uses.
@@ -111,8 +113,8 @@ mod tests {
         assert!(SampleRate::new(1.5).is_none());
         assert!(SampleRate::new(f64::NAN).is_none());
         assert!(SampleRate::new(1e-9).is_none());
-        let r = SampleRate::new(0.01).unwrap();
-        assert!((r.rate() - 0.01).abs() < 1e-6);
+        assert_eq!(SampleRate::new(0.01).unwrap().rate(), 0.01);
+        assert_eq!(SampleRate::new(0.001).unwrap().rate(), 0.001);
         assert!(LADDER.windows(2).all(|w| w[0] > w[1]));
     }
 }
