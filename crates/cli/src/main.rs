@@ -1,5 +1,6 @@
 //! The `hotkeys` command. This crate only reads the command line, calls the
-//! libraries and reports; the work happens in `hotkeys-parser`.
+//! libraries and reports; the work happens in `hotkeys-parser` and
+//! `hotkeys-capacity`.
 
 mod args;
 mod config;
@@ -7,6 +8,7 @@ mod exit;
 mod output;
 mod progress;
 mod rank;
+mod report;
 mod summary;
 mod text;
 mod window;
@@ -32,6 +34,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Command::Rank(args) => config::RankConfig::from_args(args).and_then(rank::run),
+        Command::Report(args) => report::ReportCommand::from_args(args).and_then(report::run),
     };
     match result {
         Ok(exit) => exit.into(),
