@@ -910,3 +910,51 @@ key = "product:{id}"
         assert_eq!(in_rank, Some(*n), "{key}");
     }
 }
+
+#[test]
+fn empty_and_untimed_inputs_give_short_honest_reports() {
+    let dir = temp_dir("empty");
+    let empty = write(&dir, "empty.log", b"");
+    let out = report(&[&empty]);
+    expect_code(&out, 0);
+    assert!(
+        out.text().contains("No request passed the filters"),
+        "{}",
+        out.text()
+    );
+    assert!(!out.text().contains("LRU HIT RATIO"));
+    let doc = report_json(&[&empty]);
+    assert!(array(&doc, "/hit_ratio_curve").is_empty());
+    assert!(doc["warmup"].is_null());
+    assert!(doc["cache"]["needed"][0]["bytes"].is_null());
+    let html = report(&[&empty, &"--format", &"html"]);
+    expect_code(&html, 0);
+    assert!(!html.text().contains("<svg"));
+
+    // A format without times: no rates and no restart, but a curve.
+    let untimed = write(
+        &dir,
+        "untimed.log",
+        b"GET /a 200 10\nGET /b 200 20\nGET /a 200 10\n",
+    );
+    let doc = report_json(&[
+        &untimed,
+        &"--log-format",
+        &"$request_method $uri $status $body_bytes_sent",
+    ]);
+    assert!(doc["rates"].is_null());
+    assert!(doc["warmup"].is_null());
+    assert!(
+        doc["warmup_unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("no counted request has a time")
+    );
+    let curve = array(&doc, "/hit_ratio_curve");
+    // Two objects hold both keys: the second /a hits.
+    let two = curve
+        .iter()
+        .find(|p| p["unit"] == "objects" && p["capacity"] == 2)
+        .unwrap();
+    assert!((f64_at(two, "/hit_ratio") - 1.0 / 3.0).abs() < 1e-12);
+}

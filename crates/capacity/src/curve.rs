@@ -179,6 +179,9 @@ impl Distances {
     /// `target`; `None` when no capacity reaches it (too many first
     /// requests).
     pub fn objects_for(&self, target: f64, scale: Scale) -> Option<u64> {
+        if denominator(self.total, scale).requests <= 0.0 {
+            return None;
+        }
         let need = target * denominator(self.total, scale).requests
             - adjustment(self.total, scale).requests;
         let mut sum = 0.0;
@@ -202,6 +205,9 @@ impl Distances {
     /// The smallest capacity in bytes with a hit ratio of at least `target`,
     /// rounded up to the 0.1% resolution of the byte histogram.
     pub fn bytes_for(&self, target: f64, scale: Scale) -> Option<u64> {
+        if denominator(self.total, scale).requests <= 0.0 {
+            return None;
+        }
         let need = target * denominator(self.total, scale).requests
             - adjustment(self.total, scale).requests;
         if need <= 0.0 {
@@ -448,5 +454,6 @@ mod tests {
             }
         );
         assert_eq!(d.objects_for(0.5, exact_scale(&[])), None);
+        assert_eq!(d.bytes_for(0.5, exact_scale(&[])), None);
     }
 }

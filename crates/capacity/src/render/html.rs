@@ -50,12 +50,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     h.push_str("</style>\n</head>\n<body>\n<main>\n");
     header(&mut h, r);
     summary(&mut h, r);
-    rates(&mut h, r);
-    popularity(&mut h, r);
-    sizes(&mut h, r);
-    latency(&mut h, r);
-    hit_ratio(&mut h, r);
-    warmup(&mut h, r);
+    if r.summary.requests > 0 {
+        rates(&mut h, r);
+        popularity(&mut h, r);
+        sizes(&mut h, r);
+        latency(&mut h, r);
+        hit_ratio(&mut h, r);
+        warmup(&mut h, r);
+    }
     if !r.warnings.is_empty() {
         h.push_str("<section id=\"warnings\"><h2>Warnings</h2><ul>");
         for w in &r.warnings {

@@ -18,6 +18,9 @@ use Align::{Left, Right};
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     summary(r, out)?;
+    if r.summary.requests == 0 {
+        return Ok(());
+    }
     rates(r, out)?;
     popularity(r, out)?;
     sizes(r, out)?;
