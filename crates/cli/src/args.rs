@@ -49,7 +49,7 @@ pub enum Command {
             hotkeys report /var/log/nginx/ --format html -o report.html\n  \
             hotkeys report access.log --cache-sizes 1000,10000,100000,256MiB,1GiB --exact\n  \
             hotkeys report big/*.gz --sample-rate 0.01 --format json -o report.json\n  \
-            hotkeys report access.log --restart-at 2024-05-02T08:00:00Z --warm-top 100,1000 --warm-cache-size 2GiB\n  \
+            hotkeys report access.log --restart-at 2024-05-02T08:00:00Z --warm-cache-size 2GiB\n  \
             zcat access.log.*.gz | hotkeys report - --hgrm latency.hgrm\n\n\
             Capacities: plain numbers are objects (10000); with a unit they are bytes (64MiB, 2GiB, 500MB).\n\
             Details and the JSON schema: docs/report.md.\n\n\
@@ -187,8 +187,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "R")]
     pub sample_rate: Option<String>,
 
-    /// When the simulated restart happens: RFC 3339 (2024-05-01T12:00:00Z)
-    /// or a date. Default: halfway between the first and last request.
+    /// When the simulated restart happens: RFC 3339 (2024-05-01T12:00:00Z),
+    /// a date, or a duration before the last request (6h). Default: halfway
+    /// between the first and the last request.
     #[arg(long, value_name = "TIME")]
     pub restart_at: Option<String>,
 
@@ -197,7 +198,8 @@ pub struct ReportArgs {
     pub warm_top: String,
 
     /// Cache size in the warm-up simulation, objects or bytes (e.g. 50000
-    /// or 2GiB). Default: the smallest size with a 90% hit ratio.
+    /// or 2GiB). Default: the smallest size with a 90% hit ratio (the whole
+    /// working set when no size reaches it).
     #[arg(long, value_name = "SIZE")]
     pub warm_cache_size: Option<String>,
 
