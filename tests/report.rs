@@ -584,6 +584,20 @@ fn warm_up_follows_the_options() {
     // Afternoon traffic: hundreds of requests in 15 minutes.
     assert!(u64_at(w, "/requests/2") > 300);
 
+    // A duration counts back from the last request (every request counts
+    // with --all, so the last line is the last request).
+    let last_line = log.split(|&b| b == b'\n').rfind(|l| !l.is_empty()).unwrap();
+    let last_line = std::str::from_utf8(last_line).unwrap();
+    let stamp = &last_line[last_line.find('[').unwrap() + 1..][..20];
+    assert!(stamp.starts_with("01/May/2024:"), "{stamp}");
+    let clock: Vec<i64> = stamp[12..].split(':').map(|x| x.parse().unwrap()).collect();
+    let last = MAY_1 + clock[0] * 3600 + clock[1] * 60 + clock[2];
+    let before_end = report_json(&[&path, &"--all", &"--restart-at", &"1h"]);
+    assert_eq!(
+        u64_at(&before_end, "/warmup/restart_at_unix_us") as i64,
+        (last - 3600) * 1_000_000
+    );
+
     let outside = report_json(&[&path, &"--restart-at", &"2024-06-01"]);
     let warnings = array(&outside, "/warnings");
     assert!(

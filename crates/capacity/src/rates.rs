@@ -39,14 +39,15 @@ pub struct RatePoint {
 pub struct Rates {
     pub per_minute: RateStats,
     pub per_hour: RateStats,
-    /// Seconds per chart point: a minute for short logs, longer periods so
-    /// that a chart has at most [`MAX_POINTS`] points.
+    /// Seconds per chart point: a minute for logs of a few hours, longer
+    /// periods so that a chart has at most [`MAX_POINTS`] points.
     pub series_period_seconds: u64,
     pub series: Vec<RatePoint>,
 }
 
-/// Most points in the rate chart.
-pub const MAX_POINTS: u64 = 1_500;
+/// Most points in the rate chart: about two pixels each on a chart 800
+/// pixels wide, so that noise does not hide the shape of the day.
+pub const MAX_POINTS: u64 = 400;
 
 /// Chart periods, in minutes.
 const PERIODS: [i64; 10] = [1, 2, 5, 10, 15, 30, 60, 120, 360, 1440];
@@ -167,7 +168,7 @@ mod tests {
         // A week, one request a minute.
         let week: HashMap<i64, u64> = (0..7 * 1440).map(|m| (MAY_1 + m, 1)).collect();
         let r = analyze(&week).unwrap();
-        assert_eq!(r.series_period_seconds, 10 * 60);
+        assert_eq!(r.series_period_seconds, 30 * 60);
         assert!(r.series.len() as u64 <= MAX_POINTS);
         assert!(
             r.series
