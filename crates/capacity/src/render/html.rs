@@ -770,11 +770,9 @@ fn hit_ratio(h: &mut String, r: &Report) {
         None,
         &rows,
     );
-    let _ = writeln!(
-        h,
-        "<p class=\"note\">Sizes from {}.</p>",
-        html(c.capacities_from)
-    );
+    if c.capacities_from == "working set" {
+        h.push_str("<p class=\"note\">Sizes spread over the working set; choose others with <code>--cache-sizes</code>.</p>\n");
+    }
     h.push_str("<h3>Cache size needed</h3>\n");
     let rows: Vec<Vec<String>> = c
         .needed

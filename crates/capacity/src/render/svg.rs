@@ -364,8 +364,12 @@ impl Chart {
             y0 - y1 + 8.0,
             id = html(id),
         );
+        let last = self.series.len().saturating_sub(1).max(1) as f64;
         for (i, series) in self.series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
+            // Earlier lines are wider, so a later line drawn over an equal
+            // one leaves it visible on both sides.
+            let width = 2.0 + 2.4 * (last - i as f64).max(0.0) / last;
             let points: Vec<(f64, f64)> = series
                 .points
                 .iter()
@@ -384,7 +388,7 @@ impl Chart {
                 };
                 let _ = write!(
                     s,
-                    r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#
+                    r#"<path d="{d}" fill="none" stroke="{color}" stroke-width="{width:.1}"{dash}/>"#
                 );
             }
             if series.style == Style::Dots || points.len() == 1 {

@@ -352,7 +352,14 @@ fn hit_ratio(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         ]);
     }
     t.write(out)?;
-    writeln!(out, "  (capacities from {})\n", c.capacities_from)?;
+    if c.capacities_from == "working set" {
+        writeln!(
+            out,
+            "  (sizes spread over the working set; choose others with --cache-sizes)\n"
+        )?;
+    } else {
+        writeln!(out)?;
+    }
     let mut n = Table::new(
         &["FOR HIT RATIO", "OBJECTS", "BYTES"],
         &[Left, Right, Right],
