@@ -17,7 +17,7 @@ use hotkeys_parser::rank::{KeyRules, MemoryBudget, RankBy};
 use hotkeys_parser::scan::ScanOptions;
 use hotkeys_parser::time::parse_iso8601;
 
-use crate::args::{OutputFormatArg, RankArgs, RankByArg};
+use crate::args::{InputArgs, OutputFormatArg, RankArgs, RankByArg};
 
 /// Where the output goes and in which form.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,13 +54,26 @@ pub struct RankConfig {
     pub quiet: bool,
 }
 
-impl RankConfig {
-    pub fn from_args(args: RankArgs) -> Result<RankConfig> {
+/// The input side shared by every command that reads logs: what to read,
+/// how to parse it, which requests count and how they become keys.
+#[derive(Debug)]
+pub struct InputConfig {
+    pub inputs: Vec<Source>,
+    pub scan: ScanOptions,
+    pub rules: KeyRules,
+    pub since: Option<TimeBound>,
+    pub until: Option<TimeBound>,
+}
+
+impl InputConfig {
+    /// Checks and converts the shared options; `command` names the
+    /// subcommand in messages (`hotkeys rank /var/log/nginx/`).
+    pub fn from_args(args: InputArgs, command: &str) -> Result<InputConfig> {
         let inputs = if args.inputs.is_empty() {
             if std::io::stdin().is_terminal() {
                 bail!(
-                    "no input: give log files or directories (hotkeys rank /var/log/nginx/), \
-                     or pipe logs in (zcat access.log.gz | hotkeys rank -)"
+                    "no input: give log files or directories (hotkeys {command} /var/log/nginx/), \
+                     or pipe logs in (zcat access.log.gz | hotkeys {command} -)"
                 );
             }
             vec![Source::Stdin]
@@ -134,6 +147,54 @@ impl RankConfig {
             .transpose()
             .context("cannot use the routes file")?;
 
+        let max_line = parse_size(&args.max_line)
+            .with_context(|| format!("--max-line {:?}", args.max_line))?;
+        let chunk_size = parse_size(&args.chunk_size)
+            .with_context(|| format!("--chunk-size {:?}", args.chunk_size))?;
+        if max_line == 0 || chunk_size == 0 {
+            bail!("--max-line and --chunk-size must be above zero");
+        }
+        // Key spans in the key table hold up to 16 MiB.
+        if max_line > 16 << 20 {
+            bail!("--max-line {:?}: at most 16MiB", args.max_line);
+        }
+
+        Ok(InputConfig {
+            inputs,
+            scan: ScanOptions {
+                format,
+                json_fields,
+                threads: args.threads,
+                chunk_size,
+                max_line: usize::try_from(max_line).unwrap_or(usize::MAX),
+                strict: args.strict,
+                ..ScanOptions::default()
+            },
+            rules: KeyRules {
+                filter,
+                routes,
+                memory: None,
+            },
+            since,
+            until,
+        })
+    }
+}
+
+impl RankConfig {
+    pub fn from_args(args: RankArgs) -> Result<RankConfig> {
+        let InputConfig {
+            inputs,
+            scan,
+            rules,
+            since,
+            until,
+        } = InputConfig::from_args(args.input, "rank")?;
+        let rules = KeyRules {
+            memory: memory_budget(args.max_memory.as_deref(), args.by)?,
+            ..rules
+        };
+
         let format_out = match args.output_format {
             OutputFormatArg::Table => OutputFormat::Table,
             OutputFormatArg::Json => OutputFormat::Json,
@@ -154,52 +215,10 @@ impl RankConfig {
             bail!("--origin-base is only used with --format urls");
         }
 
-        let max_line = parse_size(&args.max_line)
-            .with_context(|| format!("--max-line {:?}", args.max_line))?;
-        let chunk_size = parse_size(&args.chunk_size)
-            .with_context(|| format!("--chunk-size {:?}", args.chunk_size))?;
-        if max_line == 0 || chunk_size == 0 {
-            bail!("--max-line and --chunk-size must be above zero");
-        }
-        // Key spans in the key table hold up to 16 MiB.
-        if max_line > 16 << 20 {
-            bail!("--max-line {:?}: at most 16MiB", args.max_line);
-        }
-        let memory = match &args.max_memory {
-            None => None,
-            Some(text) => {
-                let limit = parse_size(text).with_context(|| format!("--max-memory {text:?}"))?;
-                if limit < 4 << 20 {
-                    bail!("--max-memory {text:?}: at least 4MiB");
-                }
-                if args.by != RankByArg::Requests {
-                    bail!(
-                        "--max-memory ranks by requests only: its error bounds are request counts \
-                         (drop --by, or count exactly without --max-memory)"
-                    );
-                }
-                Some(MemoryBudget::new(
-                    usize::try_from(limit).unwrap_or(usize::MAX),
-                ))
-            }
-        };
-
         Ok(RankConfig {
             inputs,
-            scan: ScanOptions {
-                format,
-                json_fields,
-                threads: args.threads,
-                chunk_size,
-                max_line: usize::try_from(max_line).unwrap_or(usize::MAX),
-                strict: args.strict,
-                ..ScanOptions::default()
-            },
-            rules: KeyRules {
-                filter,
-                routes,
-                memory,
-            },
+            scan,
+            rules,
             since,
             until,
             top: args.top,
@@ -215,8 +234,26 @@ impl RankConfig {
     }
 }
 
+/// The budget of `--max-memory`, which bounds request counts only.
+fn memory_budget(text: Option<&str>, by: RankByArg) -> Result<Option<MemoryBudget>> {
+    let Some(text) = text else { return Ok(None) };
+    let limit = parse_size(text).with_context(|| format!("--max-memory {text:?}"))?;
+    if limit < 4 << 20 {
+        bail!("--max-memory {text:?}: at least 4MiB");
+    }
+    if by != RankByArg::Requests {
+        bail!(
+            "--max-memory ranks by requests only: its error bounds are request counts \
+             (drop --by, or count exactly without --max-memory)"
+        );
+    }
+    Ok(Some(MemoryBudget::new(
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    )))
+}
+
 /// `2024-05-01T12:00:00Z`, `2024-05-01` (midnight UTC), or a duration.
-fn parse_time_bound(text: &str, option: &str) -> Result<TimeBound> {
+pub fn parse_time_bound(text: &str, option: &str) -> Result<TimeBound> {
     if let Some(t) = parse_iso8601(text.as_bytes()) {
         return Ok(TimeBound::At(t));
     }

@@ -1,6 +1,6 @@
 //! The `hotkeys` command. This crate only reads the command line, calls the
-//! libraries and reports; the work happens in `hotkeys-parser` (rank) and
-//! `hotkeys-warmer` (warm).
+//! libraries and reports; the work happens in `hotkeys-parser` (rank),
+//! `hotkeys-warmer` (warm) and `hotkeys-capacity` (report).
 
 mod args;
 mod config;
@@ -8,8 +8,11 @@ mod exit;
 mod output;
 mod progress;
 mod rank;
+mod report;
+mod summary;
 mod text;
 mod warm;
+mod window;
 
 use clap::Parser;
 
@@ -33,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Rank(args) => config::RankConfig::from_args(args).and_then(rank::run),
         Command::Warm(args) => warm::run(args),
+        Command::Report(args) => report::ReportCommand::from_args(args).and_then(report::run),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -1,5 +1,5 @@
-//! Writing a warm list in the chosen format, to stdout or atomically to a
-//! file.
+//! Writing output to stdout or atomically to a file, and the warm list in
+//! each of its formats.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -11,25 +11,42 @@ use hotkeys_contract::warmlist::{self, WarmList};
 use crate::config::OutputFormat;
 use crate::text::escape;
 
-/// Writes `list` to `path`, or to stdout. A file is written next to its
-/// final name and renamed into place, so readers (a warmer started by cron)
-/// never see half a list.
+/// Writes `list` to `path`, or to stdout (see [`write_with`]).
 pub fn write(
     list: &WarmList,
     format: &OutputFormat,
     path: Option<&Path>,
     quiet: bool,
 ) -> Result<()> {
-    let skipped = match path {
+    let Some(skipped) = write_with(path, |out| render(list, format, out))? else {
+        return Ok(());
+    };
+    if skipped > 0 && !quiet {
+        eprintln!(
+            "hotkeys: {skipped} keys contain a line break and were left out of the line-based output \
+             (the json, ndjson and csv formats keep them)"
+        );
+    }
+    Ok(())
+}
+
+/// Runs `render` into `path`, or into stdout. A file is written next to its
+/// final name and renamed into place, so readers (a warmer started by cron)
+/// never see half of it. `None`: the reader of stdout went away (`| head`),
+/// which is its choice, not an error.
+pub fn write_with<T>(
+    path: Option<&Path>,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+) -> Result<Option<T>> {
+    match path {
         None => {
             let stdout = io::stdout().lock();
             let mut out = BufWriter::with_capacity(256 * 1024, stdout);
-            let skipped = render(list, format, &mut out);
-            match skipped.and_then(|s| out.flush().map(|()| s)) {
-                Ok(s) => s,
-                // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                Err(e) => return Err(e).context("cannot write to stdout"),
+            let result = render(&mut out);
+            match result.and_then(|s| out.flush().map(|()| s)) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+                Err(e) => Err(e).context("cannot write to stdout"),
             }
         }
         Some(path) => {
@@ -42,7 +59,7 @@ pub fn write(
                 .tempfile_in(dir)
                 .with_context(|| format!("cannot create a file in {}", dir.display()))?;
             let mut out = BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-            let skipped = render(list, format, &mut out)
+            let result = render(&mut out)
                 .and_then(|s| out.flush().map(|()| s))
                 .with_context(|| format!("cannot write {}", path.display()))?;
             drop(out);
@@ -52,16 +69,9 @@ pub fn write(
             tmp.persist(path)
                 .map_err(|e| e.error)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            skipped
+            Ok(Some(result))
         }
-    };
-    if skipped > 0 && !quiet {
-        eprintln!(
-            "hotkeys: {skipped} keys contain a line break and were left out of the line-based output \
-             (the json, ndjson and csv formats keep them)"
-        );
     }
-    Ok(())
 }
 
 /// Writes the list; returns how many keys the format could not hold.

@@ -1,18 +1,18 @@
 //! `hotkeys rank`: scan, count, rank, write the warm list.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_contract::warmlist::{FORMAT_VERSION, Stats, WarmEntry, WarmList};
 use hotkeys_parser::keytable::KeyStore;
 use hotkeys_parser::rank::{KeyCounter, KeyRules, Ranking};
-use hotkeys_parser::record::Request;
-use hotkeys_parser::scan::{self, Accumulator, ScanOptions, ScanReport};
+use hotkeys_parser::scan::{self, ScanReport};
 
-use crate::config::{RankConfig, TimeBound};
+use crate::config::RankConfig;
 use crate::exit::Exit;
 use crate::output;
 use crate::progress::Progress;
-use crate::text::escape;
+use crate::summary::input_notes;
+use crate::window::{newest_if_needed, resolve};
 
 pub fn run(config: RankConfig) -> Result<Exit> {
     let RankConfig {
@@ -57,51 +57,6 @@ pub fn run(config: RankConfig) -> Result<Exit> {
     } else {
         Exit::Partial
     })
-}
-
-fn resolve(bound: TimeBound, newest: i64) -> i64 {
-    match bound {
-        TimeBound::At(t) => t,
-        TimeBound::BeforeNewest(d) => {
-            newest.saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        }
-    }
-}
-
-/// Counts nothing: the first pass of a relative time window only needs the
-/// scan's own report (the newest request time).
-struct Nothing;
-
-impl Accumulator for Nothing {
-    fn add(&mut self, _: &Request<'_>) {}
-    fn merge(&mut self, _: Self) {}
-}
-
-/// The newest request time, when a relative bound needs it. This reads the
-/// input once more: an exact window is worth a second pass.
-fn newest_if_needed(
-    inputs: &[hotkeys_parser::input::Source],
-    options: &ScanOptions,
-    since: Option<TimeBound>,
-    until: Option<TimeBound>,
-) -> Result<Option<i64>> {
-    let relative = [since, until]
-        .iter()
-        .any(|b| matches!(b, Some(TimeBound::BeforeNewest(_))));
-    if !relative {
-        return Ok(None);
-    }
-    let quiet_pass = ScanOptions {
-        progress: None,
-        ..options.clone()
-    };
-    let (_, report) = scan::scan(inputs, &quiet_pass, || Nothing)?;
-    match report.last_time {
-        Some(t) => Ok(Some(t)),
-        None => bail!(
-            "--since/--until relative to the newest request: no request in the input has a time"
-        ),
-    }
 }
 
 /// Builds the warm list document from a ranking.
@@ -177,30 +132,9 @@ fn warm_list(ranking: &Ranking, report: &ScanReport, rules: &KeyRules) -> WarmLi
 /// What a person should know about the run, on stderr. Input problems are
 /// shown even with --quiet: they change the exit code.
 fn report_to_stderr(report: &ScanReport, ranking: &Ranking, quiet: bool) {
-    for p in &report.problems {
-        eprintln!("hotkeys: {}: {}", escape(p.input.as_bytes()), p.message);
-    }
+    input_notes(report, quiet);
     if quiet {
         return;
-    }
-    for group in format_groups(report) {
-        eprintln!("hotkeys: {group}");
-    }
-    for m in &report.malformed_samples {
-        eprintln!(
-            "hotkeys: {}:{}: malformed line: {}",
-            escape(m.input.as_bytes()),
-            m.line,
-            m.reason
-        );
-    }
-    let malformed_total = report.malformed;
-    if malformed_total > report.malformed_samples.len() as u64 {
-        eprintln!(
-            "hotkeys: {} malformed lines in all (the first {} shown; --strict stops at the first)",
-            malformed_total,
-            report.malformed_samples.len()
-        );
     }
     let c = &ranking.counts;
     let span = match (report.first_time, report.last_time) {
@@ -239,34 +173,4 @@ fn report_to_stderr(report: &ScanReport, ranking: &Ranking, quiet: bool) {
         ranking.distinct_keys,
         skipped.join(", ")
     );
-}
-
-/// "format combined (detected) for a.log, b.log and 3 more".
-fn format_groups(report: &ScanReport) -> Vec<String> {
-    let mut groups: Vec<(String, bool, Vec<&str>)> = Vec::new();
-    for f in &report.formats {
-        match groups
-            .iter_mut()
-            .find(|(name, d, _)| *name == f.format && *d == f.detected)
-        {
-            Some(g) => g.2.push(&f.input),
-            None => groups.push((f.format.clone(), f.detected, vec![&f.input])),
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(name, detected, inputs)| {
-            let how = if detected { " (detected)" } else { "" };
-            let shown: Vec<String> = inputs
-                .iter()
-                .take(2)
-                .map(|i| escape(i.as_bytes()))
-                .collect();
-            let more = match inputs.len() {
-                n if n > 2 => format!(" and {} more", n - 2),
-                _ => String::new(),
-            };
-            format!("log format {name}{how} for {}{more}", shown.join(", "))
-        })
-        .collect()
 }

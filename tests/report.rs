@@ -1,0 +1,974 @@
+//! End-to-end tests of `hotkeys report`: the real binary on the sample
+//! logs, generated logs and hand-made traces.
+//!
+//! Expected values come from outside the report: the generator's `Truth`,
+//! `hotkeys rank` (tested on its own against awk), a direct LRU simulation
+//! written here, or the input written by hand.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use hotkeys_loggen::{Config, Format, Truth, generate};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hotkeys");
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+struct Out {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Out {
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
+    }
+}
+
+/// Runs `hotkeys ARGS` with `stdin` (or /dev/null).
+fn hotkeys(args: &[&dyn AsRef<OsStr>], stdin: Option<&[u8]>) -> Out {
+    let mut child = Command::new(BIN)
+        .args(args.iter().map(|a| a.as_ref()))
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hotkeys");
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().expect("stdin piped");
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let output = child.wait_with_output().expect("wait for hotkeys");
+    if let Some(f) = feeder {
+        f.join().expect("stdin feeder");
+    }
+    Out {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `hotkeys report ARGS`.
+fn report(args: &[&dyn AsRef<OsStr>]) -> Out {
+    let mut all: Vec<&dyn AsRef<OsStr>> = vec![&"report"];
+    all.extend_from_slice(args);
+    hotkeys(&all, None)
+}
+
+#[track_caller]
+fn expect_code(out: &Out, code: i32) {
+    assert_eq!(out.code, code, "exit code; stderr:\n{}", out.stderr);
+}
+
+/// `hotkeys report ARGS --format json`, exit 0, parsed.
+#[track_caller]
+fn report_json(args: &[&dyn AsRef<OsStr>]) -> Value {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&[&"--format", &"json"]);
+    let out = report(&all);
+    expect_code(&out, 0);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.text(), out.stderr))
+}
+
+fn sample_logs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-logs")
+}
+
+fn sample_log(name: &str) -> PathBuf {
+    sample_logs().join(name)
+}
+
+/// A fresh directory for one test's files.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotkeys-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write a temp file");
+    path
+}
+
+fn generated(config: &Config) -> (Vec<u8>, Truth) {
+    let mut log = Vec::new();
+    let mut truth = Truth::new();
+    generate(config, &mut log, Some(&mut truth)).expect("generate a log");
+    (log, truth)
+}
+
+fn u64_at(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{pointer} missing or not an integer"))
+}
+
+fn f64_at(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} missing or not a number"))
+}
+
+fn array<'a>(v: &'a Value, pointer: &str) -> &'a Vec<Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("{pointer} missing or not an array"))
+}
+
+/// The report without its creation time, to compare two runs.
+fn without_generated_at(mut v: Value) -> Value {
+    v.as_object_mut().expect("an object").remove("generated_at");
+    v
+}
+
+/// A combined log line at `time` (Unix seconds) for `target`.
+fn line(time: i64, method: &str, target: &str, status: u16, bytes: u64) -> String {
+    let days = time.div_euclid(86_400);
+    let secs = time.rem_euclid(86_400);
+    // 2024-05-01 is day 19844 since the epoch; tests stay within May 2024.
+    let day = days - 19_844 + 1;
+    assert!((1..=31).contains(&day), "tests use May 2024");
+    format!(
+        "10.0.0.1 - - [{day:02}/May/2024:{:02}:{:02}:{:02} +0000] \"{method} {target} HTTP/1.1\" {status} {bytes} \"-\" \"test\"\n",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// 2024-05-01T00:00:00Z.
+const MAY_1: i64 = 1_714_521_600;
+
+// ---------------------------------------------------------------------------
+// Text
+
+#[test]
+fn text_report_on_the_sample_logs_has_every_section() {
+    let out = report(&[&sample_logs()]);
+    expect_code(&out, 0);
+    let text = out.text();
+    for heading in [
+        "1. SUMMARY",
+        "2. REQUEST RATE",
+        "3. POPULARITY",
+        "4. RESPONSE SIZES",
+        "5. LATENCY",
+        "6. LRU HIT RATIO",
+        "7. WARM-UP AFTER A RESTART",
+    ] {
+        assert!(text.contains(heading), "no {heading} in\n{text}");
+    }
+    for needle in [
+        "method: exact (Mattson stack distances over all",
+        "Zipf exponent",
+        "one-hit wonders",
+        "per minute",
+        "request time",
+        "FOR HIT RATIO",
+        "top 1,000",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    }
+    // The run is summarised on stderr, with how the curve was made.
+    assert!(
+        out.stderr.contains("hit-ratio curve: exact"),
+        "{}",
+        out.stderr
+    );
+    // Counted like `hotkeys rank` counts.
+    let rank = hotkeys(
+        &[
+            &"rank",
+            &sample_logs(),
+            &"--format",
+            &"json",
+            &"--top",
+            &"1",
+        ],
+        None,
+    );
+    expect_code(&rank, 0);
+    let rank: Value = serde_json::from_slice(&rank.stdout).unwrap();
+    let matched = u64_at(&rank, "/stats/matched");
+    let keys = u64_at(&rank, "/stats/distinct_keys");
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "hotkeys report: {} requests over {} keys",
+            group(matched),
+            group(keys)
+        )
+    );
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn text_escapes_keys_from_the_log() {
+    let dir = temp_dir("escape");
+    let log: String = (0..5)
+        .map(|i| line(MAY_1 + i, "GET", "/a\x1b[2Jb", 200, 10))
+        .collect();
+    let path = write(&dir, "access.log", log.as_bytes());
+    let out = report(&[&path]);
+    expect_code(&out, 0);
+    assert!(!out.text().contains('\x1b'));
+    assert!(out.text().contains("/a\\x1b[2Jb"), "{}", out.text());
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+
+#[test]
+fn json_report_has_the_documented_fields() {
+    let doc = report_json(&[&sample_logs()]);
+    assert_eq!(u64_at(&doc, "/version"), 1);
+    for section in [
+        "input",
+        "summary",
+        "rates",
+        "popularity",
+        "top_keys",
+        "sizes",
+        "latency",
+        "cache",
+        "hit_ratio_curve",
+        "warmup",
+        "warnings",
+    ] {
+        assert!(doc.get(section).is_some(), "no {section}");
+    }
+    let curve = array(&doc, "/hit_ratio_curve");
+    assert!(curve.len() >= 10, "{curve:?}");
+    let mut last: HashMap<String, (u64, f64)> = HashMap::new();
+    for p in curve {
+        let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            ["byte_hit_ratio", "capacity", "hit_ratio", "method", "unit"],
+            "{p}"
+        );
+        let unit = p["unit"].as_str().unwrap().to_string();
+        assert!(unit == "objects" || unit == "bytes", "{p}");
+        assert_eq!(p["method"], "exact");
+        let (c, h) = (
+            p["capacity"].as_u64().unwrap(),
+            p["hit_ratio"].as_f64().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&h));
+        assert!((0.0..=1.0).contains(&p["byte_hit_ratio"].as_f64().unwrap()));
+        // Larger LRU caches never do worse (LRU is a stack algorithm).
+        if let Some((pc, ph)) = last.get(&unit) {
+            assert!(c > *pc && h >= *ph, "{p} after {pc} {ph}");
+        }
+        last.insert(unit, (c, h));
+    }
+    assert_eq!(last.len(), 2, "both units");
+    assert_eq!(doc["cache"]["method"], "exact");
+    assert_eq!(f64_at(&doc, "/cache/sample_rate"), 1.0);
+    assert_eq!(array(&doc, "/cache/needed").len(), 4);
+    let s = &doc["summary"];
+    assert!(u64_at(s, "/working_set_bytes") > 0);
+    assert_eq!(
+        u64_at(s, "/working_set_objects"),
+        u64_at(s, "/distinct_keys")
+    );
+    let methods = array(s, "/methods");
+    assert!(methods.iter().any(|m| m["name"] == "GET"));
+    assert!(f64_at(&doc, "/popularity/zipf/exponent") > 0.5);
+    assert!(u64_at(&doc, "/rates/per_minute/peak") >= u64_at(&doc, "/rates/per_minute/p99"));
+    assert!(
+        u64_at(&doc, "/latency/request_time/p99_us")
+            >= u64_at(&doc, "/latency/request_time/p50_us")
+    );
+    let rows = array(&doc, "/warmup/rows");
+    assert_eq!(rows.len(), 4, "cold and 100, 1000, 10000");
+    assert_eq!(u64_at(&rows[0], "/warm_top"), 0);
+}
+
+#[test]
+fn json_counts_equal_the_generators_truth() {
+    let config = Config {
+        lines: 30_000,
+        keys: 3_000,
+        format: Format::NginxTimed,
+        ..Config::default()
+    };
+    let (log, truth) = generated(&config);
+    let dir = temp_dir("truth");
+    let path = write(&dir, "access.log", &log);
+    let doc = report_json(&[&path, &"--top-keys", &"5"]);
+    let cacheable = |m: &str, s: u16| matches!(m, "GET" | "HEAD") && (200..400).contains(&s);
+    let expected = truth.counts_for(cacheable);
+    assert_eq!(
+        u64_at(&doc, "/summary/requests"),
+        expected.values().sum::<u64>()
+    );
+    assert_eq!(
+        u64_at(&doc, "/summary/distinct_keys"),
+        expected.len() as u64
+    );
+    assert_eq!(u64_at(&doc, "/summary/requests_parsed"), 30_000);
+    let top = truth.top(5, cacheable);
+    let listed: Vec<(Vec<u8>, u64)> = array(&doc, "/top_keys")
+        .iter()
+        .map(|k| {
+            (
+                k["key"].as_str().unwrap().as_bytes().to_vec(),
+                u64_at(k, "/requests"),
+            )
+        })
+        .collect();
+    assert_eq!(listed, top);
+    // Every request of the generated log has a time, so rates add up.
+    let per_minute_mean = f64_at(&doc, "/rates/per_minute/mean");
+    let minutes = u64_at(&doc, "/rates/per_minute/periods") as f64;
+    assert!((per_minute_mean * minutes - expected.values().sum::<u64>() as f64).abs() < 1e-6);
+}
+
+#[test]
+fn non_utf8_keys_carry_their_bytes_in_base64() {
+    let dir = temp_dir("base64");
+    let mut log = Vec::new();
+    for i in 0..3 {
+        log.extend_from_slice(
+            line(MAY_1 + i, "GET", "/a\u{fffd}b", 200, 5)
+                .replace("\u{fffd}", "\u{1}")
+                .as_bytes(),
+        );
+    }
+    // Replace the marker byte with an invalid UTF-8 byte.
+    for b in log.iter_mut() {
+        if *b == 1 {
+            *b = 0xff;
+        }
+    }
+    let path = write(&dir, "access.log", &log);
+    let doc = report_json(&[&path]);
+    let key = &array(&doc, "/top_keys")[0];
+    assert_eq!(key["key"], "/a\u{fffd}b");
+    assert_eq!(key["key_base64"], "L2H/Yg==");
+}
+
+#[test]
+fn threads_and_chunks_never_change_the_report() {
+    let (log, _) = generated(&Config {
+        lines: 20_000,
+        keys: 2_000,
+        ..Config::default()
+    });
+    let dir = temp_dir("threads");
+    let path = write(&dir, "access.log", &log);
+    let one = without_generated_at(report_json(&[&path, &"-j", &"1"]));
+    for (threads, chunk) in [("2", "64KiB"), ("3", "7KiB"), ("2", "32MiB")] {
+        let other = without_generated_at(report_json(&[
+            &path,
+            &"-j",
+            &threads,
+            &"--chunk-size",
+            &chunk,
+        ]));
+        assert_eq!(one, other, "-j {threads} --chunk-size {chunk}");
+    }
+}
+
+#[test]
+fn stdin_reads_like_the_file() {
+    let path = sample_log("access.log");
+    let bytes = std::fs::read(&path).unwrap();
+    let from_file = without_generated_at(report_json(&[&path]));
+    let out = hotkeys(&[&"report", &"-", &"--format", &"json"], Some(&bytes));
+    expect_code(&out, 0);
+    let mut from_stdin = without_generated_at(serde_json::from_slice(&out.stdout).unwrap());
+    // Only the input's name differs.
+    from_stdin["input"]["formats"][0]["input"] = from_file["input"]["formats"][0]["input"].clone();
+    assert_eq!(from_file, from_stdin);
+}
+
+// ---------------------------------------------------------------------------
+// The hit-ratio curve against a direct LRU simulation
+
+/// Hit ratio of an LRU cache of `capacity` objects on `trace`, simulated
+/// request by request.
+fn direct_lru(trace: &[u32], capacity: usize) -> f64 {
+    let mut cache: VecDeque<u32> = VecDeque::new();
+    let mut hits = 0usize;
+    for &block in trace {
+        if let Some(i) = cache.iter().position(|&b| b == block) {
+            cache.remove(i);
+            hits += 1;
+        } else if cache.len() == capacity {
+            cache.pop_back();
+        }
+        cache.push_front(block);
+    }
+    hits as f64 / trace.len() as f64
+}
+
+/// A block trace like the classic ones: loops over a working set, a hot
+/// region and random blocks, with no timestamps to speak of.
+fn block_trace() -> Vec<u32> {
+    let mut trace = Vec::new();
+    let mut x: u64 = 42;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..40u32 {
+        for b in 0..150 {
+            trace.push(1_000 + b);
+        }
+        for _ in 0..200 {
+            trace.push((next() % 40) as u32);
+        }
+        for _ in 0..100 {
+            trace.push(5_000 + (next() % 3_000) as u32);
+        }
+        trace.push(round);
+    }
+    trace
+}
+
+#[test]
+fn exact_curve_reproduces_a_direct_lru_simulation_on_a_block_trace() {
+    // One GET per block, all in the same second: only the input order tells
+    // the requests apart, and it must survive chunking and threads.
+    let trace = block_trace();
+    let log: String = trace
+        .iter()
+        .map(|b| line(MAY_1, "GET", &format!("/{b}"), 200, 4096))
+        .collect();
+    let dir = temp_dir("blocks");
+    let path = write(&dir, "blocks.log", log.as_bytes());
+    let sizes = [10usize, 40, 100, 160, 190, 250, 400, 1_000];
+    let list = sizes.map(|s| s.to_string()).join(",");
+    for (threads, chunk) in [("1", "32MiB"), ("2", "16KiB")] {
+        let doc = report_json(&[
+            &path,
+            &"--exact",
+            &"--cache-sizes",
+            &list,
+            &"-j",
+            &threads,
+            &"--chunk-size",
+            &chunk,
+        ]);
+        let curve = array(&doc, "/hit_ratio_curve");
+        assert_eq!(curve.len(), sizes.len());
+        for (p, &size) in curve.iter().zip(&sizes) {
+            assert_eq!(u64_at(p, "/capacity"), size as u64);
+            let expected = direct_lru(&trace, size);
+            let got = f64_at(p, "/hit_ratio");
+            assert!(
+                (got - expected).abs() < 1e-12,
+                "{size} blocks: report {got}, direct LRU {expected} (-j {threads})"
+            );
+            // Every block is the same size: byte hit ratio is the same.
+            assert!((f64_at(p, "/byte_hit_ratio") - expected).abs() < 1e-12);
+        }
+    }
+    // Byte capacities: 4 KiB blocks, so 400 KiB holds 100 of them.
+    let doc = report_json(&[&path, &"--exact", &"--cache-sizes", &"400KiB,1000KiB"]);
+    let curve = array(&doc, "/hit_ratio_curve");
+    assert_eq!(curve[0]["unit"], "bytes");
+    assert!((f64_at(&curve[0], "/hit_ratio") - direct_lru(&trace, 100)).abs() < 1e-12);
+    assert!((f64_at(&curve[1], "/hit_ratio") - direct_lru(&trace, 250)).abs() < 1e-12);
+}
+
+#[test]
+fn sampling_is_named_and_a_small_sample_is_flagged() {
+    let doc = report_json(&[&sample_logs(), &"--sample-rate", &"0.1"]);
+    assert_eq!(doc["cache"]["method"], "shards");
+    assert_eq!(f64_at(&doc, "/cache/sample_rate"), 0.1);
+    assert!(u64_at(&doc, "/cache/sampled_requests") > 0);
+    assert!(
+        array(&doc, "/hit_ratio_curve")
+            .iter()
+            .all(|p| p["method"] == "shards")
+    );
+    let warnings = array(&doc, "/warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("SHARDS sample is small")),
+        "{warnings:?}"
+    );
+    let out = report(&[&sample_logs(), &"--sample-rate", &"0.1"]);
+    expect_code(&out, 0);
+    assert!(
+        out.text().contains("method: SHARDS sample at rate 0.1"),
+        "{}",
+        out.text()
+    );
+    assert!(
+        out.stderr.contains("warning: the SHARDS sample is small"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn large_inputs_are_sampled_unless_exact_is_asked_for() {
+    // The limit is lowered so that the sample logs count as large.
+    let doc = report_json(&[&sample_logs(), &"--max-exact-requests", &"2000"]);
+    assert_eq!(doc["cache"]["method"], "shards");
+    // 7,637 requests: 10% keeps about 760, below the limit.
+    assert_eq!(f64_at(&doc, "/cache/sample_rate"), 0.1);
+    let exact = report_json(&[&sample_logs(), &"--max-exact-requests", &"2000", &"--exact"]);
+    assert_eq!(exact["cache"]["method"], "exact");
+}
+
+// ---------------------------------------------------------------------------
+// Warm-up
+
+#[test]
+fn warm_up_follows_the_options() {
+    let (log, _) = generated(&Config {
+        lines: 50_000,
+        keys: 5_000,
+        ..Config::default()
+    });
+    let dir = temp_dir("warmup");
+    let path = write(&dir, "access.log", &log);
+    let doc = report_json(&[
+        &path,
+        &"--restart-at",
+        &"2024-05-01T14:00:00Z",
+        &"--warm-top",
+        &"50,500",
+        &"--warm-cache-size",
+        &"2000",
+    ]);
+    let w = &doc["warmup"];
+    assert_eq!(w["restart_at"], "2024-05-01T14:00:00Z");
+    assert_eq!(u64_at(w, "/cache_capacity"), 2000);
+    assert_eq!(w["cache_unit"], "objects");
+    let rows = array(w, "/rows");
+    let tops: Vec<u64> = rows.iter().map(|r| u64_at(r, "/warm_top")).collect();
+    assert_eq!(tops, [0, 50, 500]);
+    let origin = |i: usize| u64_at(&rows[i], "/origin_requests/2");
+    assert!(origin(2) <= origin(1) && origin(1) <= origin(0));
+    assert!(origin(2) < origin(0), "warming 500 keys saves something");
+    // Afternoon traffic: hundreds of requests in 15 minutes.
+    assert!(u64_at(w, "/requests/2") > 300);
+
+    // A duration counts back from the last request (every request counts
+    // with --all, so the last line is the last request).
+    let last_line = log.split(|&b| b == b'\n').rfind(|l| !l.is_empty()).unwrap();
+    let last_line = std::str::from_utf8(last_line).unwrap();
+    let stamp = &last_line[last_line.find('[').unwrap() + 1..][..20];
+    assert!(stamp.starts_with("01/May/2024:"), "{stamp}");
+    let clock: Vec<i64> = stamp[12..].split(':').map(|x| x.parse().unwrap()).collect();
+    let last = MAY_1 + clock[0] * 3600 + clock[1] * 60 + clock[2];
+    let before_end = report_json(&[&path, &"--all", &"--restart-at", &"1h"]);
+    assert_eq!(
+        u64_at(&before_end, "/warmup/restart_at_unix_us") as i64,
+        (last - 3600) * 1_000_000
+    );
+
+    let outside = report_json(&[&path, &"--restart-at", &"2024-06-01"]);
+    let warnings = array(&outside, "/warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("outside the log")),
+        "{warnings:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// HTML
+
+/// The report of the sample logs as HTML, written with -o.
+fn sample_html(dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("report.html");
+    let out = report(&[&sample_logs(), &"--format", &"html", &"-o", &path]);
+    expect_code(&out, 0);
+    assert!(out.stdout.is_empty(), "-o leaves stdout empty");
+    let html = std::fs::read_to_string(&path).expect("report written");
+    (path, html)
+}
+
+#[test]
+fn html_report_has_its_charts_and_nothing_external() {
+    let dir = temp_dir("html");
+    let (_, html) = sample_html(&dir);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    for id in [
+        "chart-hit-ratio-objects",
+        "chart-hit-ratio-bytes",
+        "chart-coverage",
+        "chart-rate",
+        "chart-latency",
+        "chart-warmup",
+    ] {
+        let start = html
+            .find(&format!("<svg id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no chart {id}"));
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        // A drawn line and labelled axes, not an empty frame.
+        assert!(svg.contains("<path d=\"M"), "{id} has no line");
+        assert!(svg.matches("<text").count() >= 8, "{id} has too few labels");
+    }
+    for section in [
+        "summary",
+        "rates",
+        "popularity",
+        "sizes",
+        "latency",
+        "hit-ratio",
+        "warmup",
+    ] {
+        assert!(
+            html.contains(&format!("<section id=\"{section}\">")),
+            "no {section}"
+        );
+    }
+    for forbidden in [
+        "http://", "https://", "<script", "<link", "@import", "<img", "<iframe",
+    ] {
+        assert!(!html.contains(forbidden), "the report contains {forbidden}");
+    }
+    // Only references inside the page.
+    for (i, _) in html.match_indices("url(") {
+        assert!(html[i..].starts_with("url(#"), "{}", &html[i..i + 40]);
+    }
+    for (i, _) in html.match_indices("href=\"") {
+        assert!(html[i + 6..].starts_with('#'), "{}", &html[i..i + 40]);
+    }
+}
+
+#[test]
+fn html_escapes_keys_from_the_log() {
+    let dir = temp_dir("html-escape");
+    // (A double quote cannot be inside a combined log's request field.)
+    let evil = "/<script>alert('x')</script>?a=1&b=2";
+    let log: String = (0..20)
+        .map(|i| line(MAY_1 + i * 60, "GET", evil, 200, 100))
+        .collect();
+    let path = write(&dir, "access.log", log.as_bytes());
+    let out = report(&[&path, &"--format", &"html"]);
+    expect_code(&out, 0);
+    let html = out.text();
+    assert!(!html.contains("<script"), "raw markup from the log");
+    assert!(
+        html.contains("/&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;?a=1&amp;b=2"),
+        "escaped key missing"
+    );
+}
+
+/// Renders the report in headless Chromium, when it is installed
+/// (`scripts/test` installs it), and checks a real picture came out.
+#[test]
+fn html_renders_in_headless_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }) else {
+        eprintln!(
+            "chromium is not installed: HTML rendering not checked (scripts/test installs it)"
+        );
+        return;
+    };
+    let dir = temp_dir("chromium");
+    let (html, _) = sample_html(&dir);
+    let png = dir.join("report.png");
+    let profile = dir.join("profile");
+    let status = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1280,2400")
+        .arg(format!("file://{}", html.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run chromium");
+    assert!(status.success(), "chromium failed: {status}");
+    let bytes = std::fs::read(&png).expect("chromium wrote a screenshot");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // IHDR: width and height, big-endian, at bytes 16..24.
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1280, 2400));
+    // A blank page compresses to a few kilobytes; charts and tables do not.
+    assert!(
+        bytes.len() > 60_000,
+        "screenshot of {} bytes looks empty",
+        bytes.len()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// --hgrm
+
+#[test]
+fn hgrm_is_hdrhistograms_percentile_distribution() {
+    let dir = temp_dir("hgrm");
+    let hgrm = dir.join("latency.hgrm");
+    let doc = report_json(&[&sample_log("nginx-timed.log"), &"--hgrm", &hgrm]);
+    let text = std::fs::read_to_string(&hgrm).expect(".hgrm written");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]
+    );
+    assert_eq!(lines.next(), Some(""));
+    let mut rows: Vec<(f64, f64, u64)> = Vec::new();
+    let mut footer = Vec::new();
+    for l in lines {
+        if l.starts_with("#[") {
+            footer.push(l);
+            continue;
+        }
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        assert!(cols.len() == 4 || cols.len() == 3, "{l:?}");
+        rows.push((
+            cols[0].parse().unwrap(),
+            cols[1].parse().unwrap(),
+            cols[2].parse().unwrap(),
+        ));
+    }
+    assert!(rows.len() > 20);
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1 && w[0].2 <= w[1].2)
+    );
+    let last = rows.last().unwrap();
+    assert_eq!(last.1, 1.0);
+    let count = u64_at(&doc, "/latency/request_time/count");
+    assert_eq!(last.2, count);
+    // Milliseconds: the maximum matches the report's microseconds.
+    let max_ms = u64_at(&doc, "/latency/request_time/max_us") as f64 / 1000.0;
+    assert!(
+        (last.0 - max_ms).abs() <= max_ms * 0.002 + 0.001,
+        "{} vs {max_ms}",
+        last.0
+    );
+    assert_eq!(footer.len(), 3);
+    assert!(footer[0].starts_with("#[Mean    = "));
+    assert!(
+        footer[1].contains(&format!("Total count    = {count:>12}]")),
+        "{}",
+        footer[1]
+    );
+    assert!(footer[2].starts_with("#[Buckets = "));
+}
+
+// ---------------------------------------------------------------------------
+// Exit codes and usage errors
+
+#[test]
+fn exit_codes() {
+    // Success, and --help.
+    expect_code(&report(&[&sample_log("access.log")]), 0);
+    let help = report(&[&"--help"]);
+    expect_code(&help, 0);
+    assert!(help.text().contains("hotkeys report sample-logs/"));
+    assert!(help.text().contains("--cache-sizes"));
+    // Usage errors: 1, with a message that says what to give.
+    for (args, message) in [
+        (vec!["--cache-sizes", "10k"], "number of objects"),
+        (vec!["--sample-rate", "2"], "at most 1"),
+        (
+            vec!["--sample-rate", "0.1", "--exact"],
+            "cannot be used with",
+        ),
+        (vec!["--warm-top", "x"], "whole number of keys"),
+        (vec!["--restart-at", "soon"], "RFC 3339"),
+        (vec!["--format", "pdf"], "invalid value"),
+    ] {
+        let mut all: Vec<&dyn AsRef<OsStr>> = vec![&"report"];
+        let path = sample_log("access.log");
+        all.push(&path);
+        all.extend(args.iter().map(|a| a as &dyn AsRef<OsStr>));
+        let out = hotkeys(&all, None);
+        expect_code(&out, 1);
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    // A missing input is partial input: 2, and the report of the rest.
+    let dir = temp_dir("exit");
+    let out = report(&[
+        &sample_log("access.log"),
+        &dir.join("missing.log"),
+        &"--format",
+        &"json",
+    ]);
+    expect_code(&out, 2);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(u64_at(&doc, "/input/partial_inputs"), 1);
+    assert_eq!(u64_at(&doc, "/summary/requests_parsed"), 1_400);
+    assert!(out.stderr.contains("missing.log"), "{}", out.stderr);
+}
+
+#[test]
+fn output_file_is_written_whole_and_nothing_else() {
+    let dir = temp_dir("output");
+    let path = dir.join("report.json");
+    let out = report(&[
+        &sample_log("access.log"),
+        &"--format",
+        &"json",
+        &"-o",
+        &path,
+    ]);
+    expect_code(&out, 0);
+    assert!(out.stdout.is_empty());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(u64_at(&doc, "/summary/requests_parsed"), 1_400);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "report.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn filters_and_routes_work_as_for_rank() {
+    let dir = temp_dir("routes");
+    let routes = write(
+        &dir,
+        "routes.toml",
+        br#"
+[[route]]
+name = "product"
+match = '^/api/products/(?P<id>[0-9]+)'
+key = "product:{id}"
+"#,
+    );
+    let logs = sample_logs();
+    let args: Vec<&dyn AsRef<OsStr>> = vec![&logs, &"--routes", &routes, &"--status", &"200"];
+    let doc = report_json(&args);
+    let mut rank_args: Vec<&dyn AsRef<OsStr>> = vec![&"rank"];
+    rank_args.extend(args.iter().copied());
+    rank_args.extend([&"--format" as &dyn AsRef<OsStr>, &"json", &"--top", &"0"]);
+    let rank = hotkeys(&rank_args, None);
+    expect_code(&rank, 0);
+    let rank: Value = serde_json::from_slice(&rank.stdout).unwrap();
+    assert_eq!(
+        u64_at(&doc, "/summary/requests"),
+        u64_at(&rank, "/stats/matched")
+    );
+    assert_eq!(
+        u64_at(&doc, "/summary/unrouted"),
+        u64_at(&rank, "/stats/unrouted")
+    );
+    assert_eq!(
+        u64_at(&doc, "/summary/distinct_keys"),
+        u64_at(&rank, "/stats/distinct_keys")
+    );
+    let top: BTreeMap<String, u64> = array(&doc, "/top_keys")
+        .iter()
+        .map(|k| {
+            (
+                k["key"].as_str().unwrap().to_string(),
+                u64_at(k, "/requests"),
+            )
+        })
+        .collect();
+    for (key, n) in &top {
+        assert!(key.starts_with("product:"), "{key}");
+        let in_rank = array(&rank, "/keys")
+            .iter()
+            .find(|k| k["key"] == key.as_str())
+            .map(|k| u64_at(k, "/requests"));
+        assert_eq!(in_rank, Some(*n), "{key}");
+    }
+}
+
+#[test]
+fn empty_and_untimed_inputs_give_short_honest_reports() {
+    let dir = temp_dir("empty");
+    let empty = write(&dir, "empty.log", b"");
+    let out = report(&[&empty]);
+    expect_code(&out, 0);
+    assert!(
+        out.text().contains("No request passed the filters"),
+        "{}",
+        out.text()
+    );
+    assert!(!out.text().contains("LRU HIT RATIO"));
+    let doc = report_json(&[&empty]);
+    assert!(array(&doc, "/hit_ratio_curve").is_empty());
+    assert!(doc["warmup"].is_null());
+    assert!(doc["cache"]["needed"][0]["bytes"].is_null());
+    let html = report(&[&empty, &"--format", &"html"]);
+    expect_code(&html, 0);
+    assert!(!html.text().contains("<svg"));
+
+    // A format without times: no rates and no restart, but a curve.
+    let untimed = write(
+        &dir,
+        "untimed.log",
+        b"GET /a 200 10\nGET /b 200 20\nGET /a 200 10\n",
+    );
+    let doc = report_json(&[
+        &untimed,
+        &"--log-format",
+        &"$request_method $uri $status $body_bytes_sent",
+    ]);
+    assert!(doc["rates"].is_null());
+    assert!(doc["warmup"].is_null());
+    assert!(
+        doc["warmup_unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("no counted request has a time")
+    );
+    let curve = array(&doc, "/hit_ratio_curve");
+    // Two objects hold both keys: the second /a hits.
+    let two = curve
+        .iter()
+        .find(|p| p["unit"] == "objects" && p["capacity"] == 2)
+        .unwrap();
+    assert!((f64_at(two, "/hit_ratio") - 1.0 / 3.0).abs() < 1e-12);
+}
