@@ -354,6 +354,9 @@ impl<'r> Collector<'r> {
 }
 
 impl Accumulator for Collector<'_> {
+    // The LRU simulations replay requests in input order.
+    const ORDERED: bool = true;
+
     fn add(&mut self, r: &Request<'_>) {
         self.counts.requests += 1;
         self.count_mix(r);

@@ -32,6 +32,13 @@ use crate::record::Request;
 /// Something that consumes requests. One is made per worker; they are
 /// merged pairwise at the end.
 pub trait Accumulator: Send {
+    /// Whether the accumulator needs requests in input order: then each
+    /// task gets its own accumulator, and they are merged left to right in
+    /// input order (source, then position), so `merge(self, other)` always
+    /// has `other`'s requests after `self`'s. Otherwise one accumulator per
+    /// worker sees tasks in whatever order the workers take them.
+    const ORDERED: bool = false;
+
     fn add(&mut self, request: &Request<'_>);
     /// Called once by each worker after its last task, on that worker's
     /// thread (so in parallel with the others), before any merge.
@@ -168,26 +175,42 @@ where
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = queue.get(i) else { break };
                     let task = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some(task) = task {
+                    let Some(task) = task else { continue };
+                    if A::ORDERED {
+                        let mut own = new_accumulator();
+                        let outcome = run_task(task, sources, options, &abort, &mut own);
+                        own.finish();
+                        finished
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((own, vec![outcome]));
+                    } else {
                         outcomes.push(run_task(task, sources, options, &abort, &mut acc));
                     }
                 }
-                acc.finish();
-                finished
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((acc, outcomes));
+                if !A::ORDERED {
+                    acc.finish();
+                    finished
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((acc, outcomes));
+                }
             });
         }
     });
-    let finished = finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut finished = finished.into_inner().unwrap_or_else(|e| e.into_inner());
+    if A::ORDERED {
+        // One task each: put them back in input order before merging.
+        finished.sort_by_key(|(_, o)| o.first().map(|o| (o.source, o.range_start)));
+    }
     let mut outcomes: Vec<TaskOutcome> = Vec::new();
     let mut accumulators = Vec::with_capacity(finished.len());
     for (acc, o) in finished {
         accumulators.push(acc);
         outcomes.extend(o);
     }
-    // Pairwise merges run in parallel when there are many workers.
+    // Pairwise merges run in parallel; rayon keeps their left-to-right
+    // order, which ordered accumulators rely on.
     let accumulator = pool
         .install(|| {
             accumulators.into_par_iter().reduce_with(|mut a, b| {
@@ -760,6 +783,51 @@ mod tests {
         // line(97) is line 100: 97 lines and two extra per garbage block before it.
         assert_eq!(whole.1.malformed_samples[1].line, 101);
         assert_eq!(whole.1.formats[0].format, "combined");
+    }
+
+    /// Keeps targets in the order it saw them; merging appends.
+    #[derive(Default)]
+    struct InOrder(Vec<Vec<u8>>);
+
+    impl Accumulator for InOrder {
+        const ORDERED: bool = true;
+        fn add(&mut self, r: &Request<'_>) {
+            self.0.extend(r.target.map(<[u8]>::to_vec));
+        }
+        fn merge(&mut self, other: Self) {
+            self.0.extend(other.0);
+        }
+    }
+
+    #[test]
+    fn ordered_accumulators_see_input_order_whatever_the_chunking() {
+        let text: String = (0..3000).map(line).collect();
+        let a = temp_file("ordered-a.log", text.as_bytes());
+        let b = temp_file("ordered-b.log", line(7).as_bytes());
+        let sources = vec![Source::File(a), Source::File(b)];
+        let serial = scan(
+            &sources,
+            &ScanOptions {
+                threads: 1,
+                ..ScanOptions::default()
+            },
+            InOrder::default,
+        )
+        .unwrap()
+        .0;
+        assert_eq!(serial.0.len(), 3001);
+        for (chunk, threads) in [(4096, 2), (1000, 3), (50_000, 2)] {
+            let options = ScanOptions {
+                threads,
+                chunk_size: chunk,
+                ..ScanOptions::default()
+            };
+            let got = scan(&sources, &options, InOrder::default).unwrap().0;
+            assert!(
+                got.0 == serial.0,
+                "chunk {chunk} threads {threads}: order differs"
+            );
+        }
     }
 
     #[test]
