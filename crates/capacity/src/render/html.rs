@@ -177,10 +177,13 @@ fn summary(h: &mut String, r: &Report) {
         (Some(a), Some(b), Some(secs)) => format!("{} to {} ({})", html(a), html(b), span(secs)),
         _ => "unknown (no request has a time)".into(),
     };
-    let formats: Vec<String> = r
+    // A directory of a thousand rotated files should not fill the page.
+    const SHOWN_INPUTS: usize = 10;
+    let mut formats: Vec<String> = r
         .input
         .formats
         .iter()
+        .take(SHOWN_INPUTS)
         .map(|f| {
             format!(
                 "{} ({}{})",
@@ -190,6 +193,9 @@ fn summary(h: &mut String, r: &Report) {
             )
         })
         .collect();
+    if r.input.formats.len() > SHOWN_INPUTS {
+        formats.push(format!("and {} more", r.input.formats.len() - SHOWN_INPUTS));
+    }
     kv(
         h,
         &[
