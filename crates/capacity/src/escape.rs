@@ -5,32 +5,7 @@
 //! key look like another; in HTML, markup in a path must stay text. Both
 //! renderers go through here.
 
-use std::fmt::Write;
-
-/// `bytes` as text safe for a terminal: invalid UTF-8 and control bytes as
-/// `\xHH`, invisible or direction-changing characters as `\u{…}`.
-pub fn terminal(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_ascii_control() {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            } else if c.is_control() || is_invisible_format(c) {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
-
-fn is_invisible_format(c: char) -> bool {
-    matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
-}
+pub use hotkeys_contract::display::terminal;
 
 /// Text for HTML element content and quoted attribute values.
 pub fn html(text: &str) -> String {

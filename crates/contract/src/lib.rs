@@ -69,6 +69,7 @@
 
 #![warn(missing_docs)]
 
+pub mod display;
 pub mod duration;
 pub mod routes;
 pub mod size;
