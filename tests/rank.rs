@@ -1190,6 +1190,31 @@ fn output_file_is_written_whole_and_stdout_stays_empty() {
     assert_eq!(names, ["warm.csv", "warm.json"], "stray files left behind");
 }
 
+/// `-o /dev/null` must write into the device, not rename a file over it (as
+/// root that replaced the machine's /dev/null with a regular file). A named
+/// pipe stands in for the device: same rule, no root needed.
+#[test]
+fn output_to_a_device_or_pipe_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("keys.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let h = hostile();
+    let out = rank(&[&h, &"--all", &"--format", &"keys", &"-o", &fifo]);
+    expect_code(&out, 0);
+    let received = reader.join().unwrap();
+    let printed = rank(&[&h, &"--all", &"--format", &"keys"]);
+    assert_eq!(received, printed.stdout);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
 // ---------------------------------------------------------------------------
 // 13: usage errors
 

@@ -38,40 +38,48 @@ pub fn write_with<T>(
     path: Option<&Path>,
     render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
 ) -> Result<Option<T>> {
-    match path {
-        None => {
-            let stdout = io::stdout().lock();
-            let mut out = BufWriter::with_capacity(256 * 1024, stdout);
-            let result = render(&mut out);
-            match result.and_then(|s| out.flush().map(|()| s)) {
-                Ok(s) => Ok(Some(s)),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
-                Err(e) => Err(e).context("cannot write to stdout"),
-            }
-        }
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".hotkeys-")
-                .tempfile_in(dir)
-                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-            let mut out = BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-            let result = render(&mut out)
-                .and_then(|s| out.flush().map(|()| s))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            drop(out);
-            tmp.as_file()
-                .sync_all()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            tmp.persist(path)
-                .map_err(|e| e.error)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(Some(result))
-        }
+    let Some(path) = path else {
+        let stdout = io::stdout().lock();
+        let mut out = BufWriter::with_capacity(256 * 1024, stdout);
+        let result = render(&mut out);
+        return match result.and_then(|s| out.flush().map(|()| s)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
+            Err(e) => Err(e).context("cannot write to stdout"),
+        };
+    };
+    let fail = || format!("cannot write {}", path.display());
+    // A device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`, a named
+    // pipe) is written in place: renaming a file over it would replace the
+    // device node itself, and as root that breaks /dev/null for the whole
+    // machine.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(fail)?;
+        let mut out = BufWriter::with_capacity(256 * 1024, file);
+        let result = render(&mut out)
+            .and_then(|s| out.flush().map(|()| s))
+            .with_context(fail)?;
+        return Ok(Some(result));
     }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hotkeys-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+    let result = render(&mut out)
+        .and_then(|s| out.flush().map(|()| s))
+        .with_context(fail)?;
+    drop(out);
+    tmp.as_file().sync_all().with_context(fail)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    Ok(Some(result))
 }
 
 /// Writes the list; returns how many keys the format could not hold.

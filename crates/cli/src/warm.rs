@@ -25,6 +25,7 @@ use hotkeys_warmer::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::exit::Exit;
+use crate::output;
 use crate::text::escape;
 
 pub const AFTER_HELP: &str = "\
@@ -538,25 +539,16 @@ fn key_text(key: &hotkeys_warmer::KeyReport) -> Vec<u8> {
         .unwrap_or_else(|_| key.key.clone().into_bytes())
 }
 
-/// Writes the summary JSON next to its final name and renames it into
-/// place, so a script never reads half a summary.
+/// Writes the summary JSON atomically (see [`output::write_with`]), so a
+/// script never reads half a summary.
 fn write_summary(path: Option<&Path>, summary: &Summary) -> Result<()> {
     let Some(path) = path else {
         return Ok(());
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let fail = || format!("cannot write the summary {}", path.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hotkeys-summary-")
-        .tempfile_in(dir)
-        .with_context(fail)?;
-    tmp.write_all(summary.to_json().as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(fail)?;
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    output::write_with(Some(path), |out| {
+        out.write_all(summary.to_json().as_bytes())
+    })
+    .with_context(|| format!("cannot write the summary {}", path.display()))?;
     Ok(())
 }
 
