@@ -346,8 +346,13 @@ impl KeyTable {
         }
     }
 
+    /// A key's home slot comes from the tag bits, so that a slot alone
+    /// says where it belongs in a table of any size: growing moves slots
+    /// without reading or hashing a single key. (Tags of neighbouring slots
+    /// then share their low bits; the high bits still tell keys apart, and
+    /// a false match costs one comparison.)
     fn slot_index(&self, hash: u64) -> usize {
-        hash as usize & (self.slots.len() - 1)
+        tag(hash) as usize & (self.slots.len() - 1)
     }
 
     fn resolve_oldest(&mut self) {
@@ -386,7 +391,7 @@ impl KeyTable {
     fn id_for(&mut self, key: &[u8], hash: u64) -> usize {
         let want = tag(hash);
         let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
+        let mut i = self.slot_index(hash);
         loop {
             let slot = self.slots[i];
             if slot.is_empty() {
@@ -442,17 +447,14 @@ impl KeyTable {
     }
 
     fn rehash(&mut self, size: usize) {
+        assert!(size <= 1 << 32, "slot indexes come from 32-bit tags");
         let mut slots = vec![Slot::default(); size];
-        for (id, &span) in self.spans.iter().enumerate() {
-            let hash = self.hasher.hash_one(self.bytes(span));
-            let mut i = hash as usize & (size - 1);
+        for &slot in self.slots.iter().filter(|s| !s.is_empty()) {
+            let mut i = slot.tag() as usize & (size - 1);
             while !slots[i].is_empty() {
                 i = (i + 1) & (size - 1);
             }
-            slots[i] = Slot {
-                meta: u64::from(tag(hash)) << 32 | (id as u64 + 1),
-                span,
-            };
+            slots[i] = slot;
         }
         self.slots = slots;
     }

@@ -321,8 +321,19 @@ impl<'r> KeyCounter<'r> {
             b.0.cmp(&a.0).then_with(|| key(a).cmp(key(b)))
         };
         if top > 0 && top < all.len() {
-            all.select_nth_unstable_by(top - 1, order);
-            all.truncate(top);
+            // The cut is found by metric alone: with the key as tie-breaker,
+            // selecting among hundreds of thousands of keys with equal small
+            // counts compared their bytes all over memory. Only keys at or
+            // above the cut are then ordered in full.
+            let cut = all
+                .select_nth_unstable_by(top - 1, |a, b| b.0.cmp(&a.0))
+                .1
+                .0;
+            all.retain(|e| e.0 >= cut);
+            if all.len() > top {
+                all.select_nth_unstable_by(top - 1, order);
+                all.truncate(top);
+            }
         }
         all.sort_unstable_by(order);
         let keys = all

@@ -89,6 +89,7 @@ pub struct JoinBuffer(Vec<u8>);
 impl<'a> RawFields<'a> {
     /// Converts the raw slices. `join` holds a target built from path and
     /// query when the format logs them apart, so it must outlive the result.
+    #[inline]
     pub fn to_request(
         &self,
         times: &mut TimeCache,

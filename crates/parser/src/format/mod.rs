@@ -193,16 +193,20 @@ pub struct LineParser {
 
 impl LineParser {
     /// Parses one line (without its line ending).
+    ///
+    /// Inlined into the scanner's loop, with the conversion: the field and
+    /// request structs are a few hundred bytes, and as separate calls their
+    /// moves between frames were 7% of `rank`'s time (`memmove` in `perf`).
+    #[inline]
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let raw = match &mut self.kind {
+        let req = match &mut self.kind {
             ParserKind::Text(t) => {
                 let mut raw = RawFields::default();
                 t.parse_into(line, false, &mut raw)?;
-                raw
+                raw.to_request(&mut self.times, &mut self.join)?
             }
-            ParserKind::Json(p) => p.parse(line)?,
+            ParserKind::Json(p) => p.parse(line)?.to_request(&mut self.times, &mut self.join)?,
         };
-        let req = raw.to_request(&mut self.times, &mut self.join)?;
         if req.method.is_none() && req.target.is_none() && req.status.is_none() {
             return Err(LineError("no request fields found"));
         }
