@@ -7,7 +7,9 @@
 //!   their own tolerant scanner; `auto` detects the format of each input.
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
-//! * [`lines`]: line splitting with bounded memory, whatever the input.
+//! * [`lines`]: line splitting with bounded memory, whatever the input;
+//!   [`mapped`]: large plain files read through a memory map, safe against
+//!   the file shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
 //! * [`filter`] and [`rank`]: which requests count, how they become keys
@@ -60,6 +62,7 @@ pub mod input;
 pub mod keytable;
 pub mod latency;
 pub mod lines;
+pub mod mapped;
 pub mod rank;
 pub mod record;
 pub mod scan;

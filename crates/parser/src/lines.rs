@@ -15,6 +15,25 @@ pub enum Line<'a> {
     TooLong,
 }
 
+/// Where the scanner gets lines from: a [`LineReader`] over any reader, or
+/// a mapped file (`crate::mapped`).
+pub trait LineSource {
+    /// The next line and the stream offset of its first byte; `None` at the
+    /// end.
+    fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>>;
+    /// Stream offset just past everything handed out so far.
+    fn position(&self) -> u64;
+}
+
+impl<R: Read> LineSource for LineReader<R> {
+    fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+        LineReader::next_line(self)
+    }
+    fn position(&self) -> u64 {
+        LineReader::position(self)
+    }
+}
+
 /// Reads lines from `R` into a fixed-size buffer.
 pub struct LineReader<R> {
     reader: R,

@@ -26,7 +26,8 @@ use crate::error::ScanError;
 use crate::format::json::JsonFields;
 use crate::format::{FormatChoice, LogFormat};
 use crate::input::{self, Compression, CountingReader, Source};
-use crate::lines::{Line, LineReader};
+use crate::lines::{Line, LineReader, LineSource};
+use crate::mapped::FileMap;
 use crate::record::Request;
 
 /// Something that consumes requests. One is made per worker; they are
@@ -319,8 +320,13 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 const HEAD_SIZE: usize = 64 * 1024;
 
 enum TaskKind {
-    /// Lines starting in `[start, end)` of a plain file.
-    Range { start: u64, end: u64 },
+    /// Lines starting in `[start, end)` of a plain file, read through
+    /// `map` (shared by the file's ranges) when the file could be mapped.
+    Range {
+        start: u64,
+        end: u64,
+        map: Option<Arc<FileMap>>,
+    },
     /// A whole input, read sequentially (decompressing as needed). `head`
     /// holds the bytes already read from `file` while planning.
     Stream {
@@ -411,12 +417,17 @@ fn plan(
                 continue;
             }
         };
+        let map = FileMap::new(&file, size).map(Arc::new);
         let mut start = 0;
         while start < size {
             let end = (start + chunk_size).min(size);
             ranges.push(Task {
                 source: index,
-                kind: TaskKind::Range { start, end },
+                kind: TaskKind::Range {
+                    start,
+                    end,
+                    map: map.clone(),
+                },
                 format: Some(format.clone()),
                 detected,
             });
@@ -501,7 +512,7 @@ fn run_task<A: Accumulator>(
     let progress = options.progress.as_deref();
     let source = &sources[task.source];
     match task.kind {
-        TaskKind::Range { start, end } => {
+        TaskKind::Range { start, end, map } => {
             outcome.range_start = start;
             let format = task.format.expect("ranges are planned with a format");
             if start == 0 {
@@ -510,6 +521,27 @@ fn run_task<A: Accumulator>(
                     format: format.name().to_string(),
                     detected: task.detected,
                 });
+            }
+            let from = start.saturating_sub(1);
+            if let Some(mut lines) = map
+                .as_deref()
+                .and_then(|m| m.lines(from, end, options.max_line, progress))
+            {
+                let read = skip_partial_line(&mut lines, start).and_then(|()| {
+                    read_lines(
+                        &mut lines,
+                        Some(end),
+                        &format,
+                        options,
+                        abort,
+                        acc,
+                        &mut outcome,
+                    )
+                });
+                if let Err(e) = read {
+                    outcome.problem = Some(format!("read error: {e}"));
+                }
+                return outcome;
             }
             let Source::File(path) = source else {
                 unreachable!("only files are split into ranges")
@@ -527,23 +559,17 @@ fn run_task<A: Accumulator>(
                     let read_size = usize::try_from(end - from).unwrap_or(usize::MAX);
                     let mut lines =
                         LineReader::with_read_size(reader, options.max_line, from, read_size);
-                    // The line in progress at `start - 1` belongs to the
-                    // range before this one.
-                    if start > 0
-                        && let Err(e) = lines.next_line()
-                    {
-                        outcome.problem = Some(format!("read error: {e}"));
-                        return outcome;
-                    }
-                    let read = read_lines(
-                        &mut lines,
-                        Some(end),
-                        &format,
-                        options,
-                        abort,
-                        acc,
-                        &mut outcome,
-                    );
+                    let read = skip_partial_line(&mut lines, start).and_then(|()| {
+                        read_lines(
+                            &mut lines,
+                            Some(end),
+                            &format,
+                            options,
+                            abort,
+                            acc,
+                            &mut outcome,
+                        )
+                    });
                     if let Err(e) = read {
                         outcome.problem = Some(format!("read error: {e}"));
                     }
@@ -638,10 +664,19 @@ impl Read for ErrorAfter {
     }
 }
 
+/// A range starts reading one byte early: the line in progress there
+/// belongs to the range before this one.
+fn skip_partial_line(lines: &mut impl LineSource, start: u64) -> io::Result<()> {
+    if start > 0 {
+        lines.next_line()?;
+    }
+    Ok(())
+}
+
 /// The hot loop: split, parse, accumulate. `end` bounds a range: lines
 /// starting at or after it belong to the next range.
-fn read_lines<R: Read, A: Accumulator>(
-    lines: &mut LineReader<R>,
+fn read_lines<A: Accumulator>(
+    lines: &mut impl LineSource,
     end: Option<u64>,
     format: &LogFormat,
     options: &ScanOptions,
