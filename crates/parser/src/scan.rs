@@ -527,20 +527,15 @@ fn run_task<A: Accumulator>(
                 .as_deref()
                 .and_then(|m| m.lines(from, end, options.max_line, progress))
             {
-                let read = skip_partial_line(&mut lines, start).and_then(|()| {
-                    read_lines(
-                        &mut lines,
-                        Some(end),
-                        &format,
-                        options,
-                        abort,
-                        acc,
-                        &mut outcome,
-                    )
-                });
-                if let Err(e) = read {
-                    outcome.problem = Some(format!("read error: {e}"));
-                }
+                read_range(
+                    &mut lines,
+                    (start, end),
+                    &format,
+                    options,
+                    abort,
+                    acc,
+                    &mut outcome,
+                );
                 return outcome;
             }
             let Source::File(path) = source else {
@@ -549,30 +544,24 @@ fn run_task<A: Accumulator>(
             let opened = input::open_file(path)
                 .map_err(|e| error_text(&e))
                 .and_then(|mut f| {
-                    let from = start.saturating_sub(1);
                     f.seek(SeekFrom::Start(from)).map_err(|e| e.to_string())?;
-                    Ok((f, from))
+                    Ok(f)
                 });
             match opened {
-                Ok((file, from)) => {
+                Ok(file) => {
                     let reader = CountingReader::new(file, progress);
                     let read_size = usize::try_from(end - from).unwrap_or(usize::MAX);
                     let mut lines =
                         LineReader::with_read_size(reader, options.max_line, from, read_size);
-                    let read = skip_partial_line(&mut lines, start).and_then(|()| {
-                        read_lines(
-                            &mut lines,
-                            Some(end),
-                            &format,
-                            options,
-                            abort,
-                            acc,
-                            &mut outcome,
-                        )
-                    });
-                    if let Err(e) = read {
-                        outcome.problem = Some(format!("read error: {e}"));
-                    }
+                    read_range(
+                        &mut lines,
+                        (start, end),
+                        &format,
+                        options,
+                        abort,
+                        acc,
+                        &mut outcome,
+                    );
                 }
                 Err(message) => outcome.problem = Some(format!("not read: {message}")),
             }
@@ -664,13 +653,28 @@ impl Read for ErrorAfter {
     }
 }
 
-/// A range starts reading one byte early: the line in progress there
-/// belongs to the range before this one.
-fn skip_partial_line(lines: &mut impl LineSource, start: u64) -> io::Result<()> {
-    if start > 0 {
-        lines.next_line()?;
+/// Reads the lines that start in `[start, end)` from `lines`, which begins
+/// one byte before `start`; a read error becomes the range's problem.
+fn read_range<A: Accumulator>(
+    lines: &mut impl LineSource,
+    (start, end): (u64, u64),
+    format: &LogFormat,
+    options: &ScanOptions,
+    abort: &AtomicBool,
+    acc: &mut A,
+    outcome: &mut TaskOutcome,
+) {
+    // The line in progress at `start - 1` belongs to the range before.
+    let skipped = if start > 0 {
+        lines.next_line().map(|_| ())
+    } else {
+        Ok(())
+    };
+    let read =
+        skipped.and_then(|()| read_lines(lines, Some(end), format, options, abort, acc, outcome));
+    if let Err(e) = read {
+        outcome.problem = Some(format!("read error: {e}"));
     }
-    Ok(())
 }
 
 /// The hot loop: split, parse, accumulate. `end` bounds a range: lines
