@@ -479,6 +479,39 @@ mod tests {
         }
     }
 
+    /// The cut is chosen by count first; ties at the cut must still be
+    /// decided by key, whatever order the table holds them in.
+    #[test]
+    fn ties_at_the_cut_are_decided_by_key() {
+        let rules = KeyRules::default();
+        let mut c = KeyCounter::new(&rules);
+        c.add(&get(b"/top", 1, None));
+        c.add(&get(b"/top", 1, None));
+        c.add(&get(b"/top", 1, None));
+        // 200 keys with 2 requests each, inserted in descending key order,
+        // and more keys with one request below them.
+        for i in (0..200).rev() {
+            let t = format!("/k{i:03}");
+            c.add(&get(t.as_bytes(), 1, None));
+            c.add(&get(t.as_bytes(), 1, None));
+        }
+        for i in 0..500 {
+            c.add(&get(format!("/one{i}").as_bytes(), 1, None));
+        }
+        let r = c.into_ranking(RankBy::Requests, 4);
+        let order: Vec<(&[u8], u64)> = r.keys.iter().map(|(k, s)| (&**k, s.requests)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (&b"/top"[..], 3),
+                (b"/k000", 2),
+                (b"/k001", 2),
+                (b"/k002", 2)
+            ]
+        );
+        assert_eq!(r.distinct_keys, 701);
+    }
+
     #[test]
     fn counts_ranks_and_breaks_ties_by_key() {
         let rules = KeyRules {
