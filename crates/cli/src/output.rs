@@ -39,10 +39,7 @@ pub fn write_with<T>(
     render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
 ) -> Result<Option<T>> {
     let Some(path) = path else {
-        let stdout = io::stdout().lock();
-        let mut out = BufWriter::with_capacity(256 * 1024, stdout);
-        let result = render(&mut out);
-        return match result.and_then(|s| out.flush().map(|()| s)) {
+        return match render_buffered(io::stdout().lock(), render) {
             Ok(s) => Ok(Some(s)),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
             Err(e) => Err(e).context("cannot write to stdout"),
@@ -58,11 +55,7 @@ pub fn write_with<T>(
             .write(true)
             .open(path)
             .with_context(fail)?;
-        let mut out = BufWriter::with_capacity(256 * 1024, file);
-        let result = render(&mut out)
-            .and_then(|s| out.flush().map(|()| s))
-            .with_context(fail)?;
-        return Ok(Some(result));
+        return render_buffered(file, render).with_context(fail).map(Some);
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -72,14 +65,21 @@ pub fn write_with<T>(
         .prefix(".hotkeys-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let mut out = BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-    let result = render(&mut out)
-        .and_then(|s| out.flush().map(|()| s))
-        .with_context(fail)?;
-    drop(out);
+    let result = render_buffered(tmp.as_file_mut(), render).with_context(fail)?;
     tmp.as_file().sync_all().with_context(fail)?;
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
     Ok(Some(result))
+}
+
+/// Runs `render` into a large buffer over `sink` and flushes it.
+fn render_buffered<W: Write, T>(
+    sink: W,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut out = BufWriter::with_capacity(256 * 1024, sink);
+    let result = render(&mut out)?;
+    out.flush()?;
+    Ok(result)
 }
 
 /// Writes the list; returns how many keys the format could not hold.
