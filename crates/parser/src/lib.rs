@@ -57,6 +57,7 @@
 
 pub mod error;
 pub mod filter;
+mod find;
 pub mod format;
 pub mod input;
 pub mod keytable;

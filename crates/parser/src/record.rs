@@ -174,7 +174,7 @@ pub fn split_request_line(line: &[u8]) -> RequestParts<'_> {
     if is_dash(line) {
         return (None, None, None);
     }
-    let Some(sp) = crate::format::template::find_byte(b' ', line) else {
+    let Some(sp) = crate::find::find_byte(b' ', line) else {
         return (Some(line), None, None);
     };
     let method = &line[..sp];

@@ -5,6 +5,7 @@
 //! [`LineParser::parse`].
 
 pub mod apache;
+mod clf_head;
 pub mod json;
 pub mod nginx;
 pub mod template;

@@ -10,8 +10,11 @@
 //! Fast path: matching stops after the last field the tool uses (in
 //! `combined` that is `$body_bytes_sent`, so the referer and user agent are
 //! never scanned). Auto-detection asks for a full match instead, so it can
-//! tell `combined` from `common`.
+//! tell `combined` from `common`. Templates that open with the common log
+//! format's fields find those with [`ClfHead`] first.
 
+use super::clf_head::ClfHead;
+use crate::find::find_byte;
 use crate::record::{LatencyUnit, LineError, RawFields};
 use crate::time::TimeKind;
 
@@ -53,7 +56,7 @@ pub enum Piece {
 
 /// How a field's end is found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     /// Up to the first unescaped `"` (the field sits between quotes).
     Quote,
     /// Up to the first occurrence of this byte.
@@ -90,6 +93,9 @@ pub struct Template {
     steps: Vec<Step>,
     /// How many steps it takes to reach the last used field.
     used_steps: usize,
+    /// The fast path for the first steps, when they are the common log
+    /// format's.
+    head: Option<ClfHead>,
     pieces: Vec<Piece>,
 }
 
@@ -160,12 +166,31 @@ impl Template {
             .iter()
             .rposition(|s| s.kind.is_used())
             .map_or(0, |i| i + 1);
+        let head = ClfHead::detect(
+            &lead.text,
+            steps.iter().map(|s| (s.kind, s.end, &*s.then.text)),
+        );
         Ok(Template {
             lead,
             steps,
             used_steps,
+            head,
             pieces: merged,
         })
+    }
+
+    /// The same template without its [`ClfHead`] fast path, so tests can
+    /// hold the two to the same results.
+    #[cfg(test)]
+    pub(crate) fn without_head(mut self) -> Template {
+        self.head = None;
+        self
+    }
+
+    /// Whether lines are matched with the [`ClfHead`] fast path first.
+    #[cfg(test)]
+    pub(crate) fn has_head(&self) -> bool {
+        self.head.is_some()
     }
 
     /// The pieces the template was built from.
@@ -199,33 +224,61 @@ impl Template {
         full: bool,
         raw: &mut RawFields<'a>,
     ) -> Result<(), LineError> {
-        let mut rest = line;
-        if !starts_with_short(rest, &self.lead.text) {
-            return Err(self.lead.error);
-        }
-        rest = &rest[self.lead.text.len()..];
         let steps = if full {
             &self.steps[..]
         } else {
             &self.steps[..self.used_steps]
         };
-        let last = steps.len().wrapping_sub(1);
-        for (i, step) in steps.iter().enumerate() {
-            let len = field_len(rest, step.end).ok_or(step.error)?;
-            let (value, after) = rest.split_at(len);
-            store(raw, step.kind, value);
-            rest = after;
-            // The fast path stops at the last used field: what follows it
-            // is not looked at.
-            if i == last && !full {
-                break;
-            }
-            if !starts_with_short(rest, &step.then.text) {
-                return Err(step.then.error);
-            }
-            rest = &rest[step.then.text.len()..];
+        if let Some(head) = self.head
+            && let Some(rest) = head.parse(line, raw)
+        {
+            // The head ends inside a step: its field is read, the literal
+            // after it is not.
+            return finish_steps(steps, head.steps() - 1, rest, full, raw);
         }
-        Ok(())
+        let mut rest = line;
+        if !starts_with_short(rest, &self.lead.text) {
+            return Err(self.lead.error);
+        }
+        rest = &rest[self.lead.text.len()..];
+        let Some(first) = steps.first() else {
+            return Ok(());
+        };
+        let len = field_len(rest, first.end).ok_or(first.error)?;
+        let (value, after) = rest.split_at(len);
+        store(raw, first.kind, value);
+        finish_steps(steps, 0, after, full, raw)
+    }
+}
+
+/// Matches what follows step `i` of `steps`, whose field has been read:
+/// its literal, then the steps after it.
+fn finish_steps<'a>(
+    steps: &[Step],
+    mut i: usize,
+    mut rest: &'a [u8],
+    full: bool,
+    raw: &mut RawFields<'a>,
+) -> Result<(), LineError> {
+    loop {
+        // The fast path stops at the last used field: what follows it
+        // is not looked at.
+        if i + 1 == steps.len() && !full {
+            return Ok(());
+        }
+        let then = &steps[i].then;
+        if !starts_with_short(rest, &then.text) {
+            return Err(then.error);
+        }
+        rest = &rest[then.text.len()..];
+        i += 1;
+        let Some(step) = steps.get(i) else {
+            return Ok(());
+        };
+        let len = field_len(rest, step.end).ok_or(step.error)?;
+        let (value, after) = rest.split_at(len);
+        store(raw, step.kind, value);
+        rest = after;
     }
 }
 
@@ -243,38 +296,6 @@ fn starts_with_short(haystack: &[u8], prefix: &[u8]) -> bool {
     haystack.len() >= prefix.len() && haystack.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
-/// Position of the first `needle` in `haystack`.
-///
-/// Fast path: most fields are a few bytes (`-`, a status, an address), and
-/// profiling showed `memchr`'s per-call dispatch costing more than the
-/// search itself. The first 32 bytes are therefore checked eight at a time
-/// with plain integer arithmetic; longer fields fall back to `memchr`.
-#[inline]
-pub(crate) fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(needle);
-    let mut at = 0;
-    while at < 32 && at + 8 <= haystack.len() {
-        let word = u64::from_le_bytes(haystack[at..at + 8].try_into().expect("8 bytes"));
-        let x = word ^ pattern;
-        // A zero byte in `x` is a match; this sets its high bit (and maybe
-        // ones above it, never below, so the lowest set bit is exact).
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    if at < 32 {
-        return haystack[at..]
-            .iter()
-            .position(|&b| b == needle)
-            .map(|i| at + i);
-    }
-    memchr::memchr(needle, &haystack[at..]).map(|i| at + i)
-}
-
 fn field_len(rest: &[u8], end: End) -> Option<usize> {
     match end {
         // A missing delimiter means the field runs to the end of the line;
@@ -288,7 +309,7 @@ fn field_len(rest: &[u8], end: End) -> Option<usize> {
 
 /// Position of the first `"` not escaped by a backslash. Apache writes `\"`
 /// and `\\`; nginx writes `\x22`, so counting backslashes handles both.
-fn unescaped_quote(s: &[u8]) -> Option<usize> {
+pub(crate) fn unescaped_quote(s: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = find_byte(b'"', &s[from..]) {
         let at = from + i;
@@ -465,30 +486,6 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(t.parse(b"10 250", true).unwrap().bytes, Some(&b"10"[..]));
-    }
-
-    #[test]
-    fn find_byte_agrees_with_memchr() {
-        for len in 0..80 {
-            for needle in [b'a', b'c', b'g', b'z', 0x80, 0xff, 0] {
-                for fill in [0u8, 0x7f, 0x80, 0xfe] {
-                    let hay: Vec<u8> = (0..len)
-                        .map(|i| {
-                            if i % 11 == 10 {
-                                b'a' + (i % 7) as u8
-                            } else {
-                                fill.wrapping_add(i as u8 % 3)
-                            }
-                        })
-                        .collect();
-                    assert_eq!(
-                        find_byte(needle, &hay),
-                        memchr::memchr(needle, &hay),
-                        "{len} {needle} {fill}"
-                    );
-                }
-            }
-        }
     }
 
     #[test]
