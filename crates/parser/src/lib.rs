@@ -64,6 +64,7 @@ pub mod keytable;
 pub mod latency;
 pub mod lines;
 pub mod mapped;
+mod prefetch;
 pub mod rank;
 pub mod record;
 pub mod scan;

@@ -26,6 +26,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crate::lines::{Line, LineSource};
+use crate::prefetch::prefetch;
 
 /// A whole file mapped read-only; unmapped when dropped.
 pub struct FileMap {
@@ -111,6 +112,10 @@ impl Drop for FileMap {
 /// the system calls and shared counters cost nothing measurable.
 const RELEASE_EVERY: usize = 4 << 20;
 
+/// How far ahead of the line being read its bytes are asked for: one page
+/// (a page and a half, or two, measured no better).
+const PREFETCH_AHEAD: usize = 4096;
+
 /// Lines of a mapped file that start in a range of it.
 pub struct MappedLines<'m> {
     map: &'m FileMap,
@@ -169,6 +174,12 @@ impl LineSource for MappedLines<'_> {
             self.release_behind();
             return Ok(None);
         }
+        // A page ahead: the hardware prefetcher does not cross into the
+        // next page by itself, and the newline search below was the first
+        // touch of every line, waiting on memory (a tenth of `rank` in
+        // `perf`, 6-9% less wall time with this hint). Beyond the end of
+        // the map it is a hint that goes nowhere.
+        prefetch(bytes.as_ptr().wrapping_add(start + PREFETCH_AHEAD));
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         // Checked after the bytes were touched: a page that vanished while
         // this line was searched is a page of zeros now, not log text.
