@@ -46,6 +46,15 @@ pub struct Totals {
     pub error: u64,
 }
 
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, other: Totals) {
+        self.requests += other.requests;
+        self.bytes += other.bytes;
+        self.cost_us += other.cost_us;
+        self.error += other.error;
+    }
+}
+
 /// What one request adds to its key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Update<'a> {
@@ -354,11 +363,7 @@ impl KeyTable {
         let sketch = p.sketch.take();
         let id = self.id_for(&key, tag(hash));
         self.ring[head].key = key;
-        let t = &mut self.totals[id];
-        t.requests += add.requests;
-        t.bytes += add.bytes;
-        t.cost_us += add.cost_us;
-        t.error += add.error;
+        self.totals[id] += add;
         if self.sketches {
             if let Some(us) = latency_us {
                 self.sketch_for(id).record(us);
@@ -535,12 +540,7 @@ impl KeyTable {
             }
             let from = slot.id();
             let id = self.id_for(other.bytes(slot.span), slot.tag());
-            let add = other.totals[from];
-            let t = &mut self.totals[id];
-            t.requests += add.requests;
-            t.bytes += add.bytes;
-            t.cost_us += add.cost_us;
-            t.error += add.error;
+            self.totals[id] += other.totals[from];
             if self.sketches
                 && let Some(sketch) = other.latency.get_mut(from).and_then(Option::take)
             {
