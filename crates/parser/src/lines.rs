@@ -175,23 +175,29 @@ fn read_retrying<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Every line `source` hands out, with its offset (`None` for a line over
+/// the limit): what tests of line sources compare.
+#[cfg(test)]
+pub(crate) fn drain(source: &mut impl LineSource) -> io::Result<Vec<(u64, Option<Vec<u8>>)>> {
+    let mut out = Vec::new();
+    while let Some((offset, line)) = source.next_line()? {
+        out.push((
+            offset,
+            match line {
+                Line::Complete(l) => Some(l.to_vec()),
+                Line::TooLong => None,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn collect(data: &[u8], max_line: usize) -> Vec<(u64, Option<Vec<u8>>)> {
-        let mut r = LineReader::new(data, max_line, 0);
-        let mut out = Vec::new();
-        while let Some((off, line)) = r.next_line().unwrap() {
-            out.push((
-                off,
-                match line {
-                    Line::Complete(l) => Some(l.to_vec()),
-                    Line::TooLong => None,
-                },
-            ));
-        }
-        out
+        drain(&mut LineReader::new(data, max_line, 0)).unwrap()
     }
 
     #[test]

@@ -337,21 +337,8 @@ extern "C" fn on_sigbus(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lines::{LineReader, drain};
     use std::io::Write;
-
-    fn collect(lines: &mut MappedLines<'_>) -> io::Result<Vec<(u64, Option<Vec<u8>>)>> {
-        let mut out = Vec::new();
-        while let Some((offset, line)) = lines.next_line()? {
-            out.push((
-                offset,
-                match line {
-                    Line::Complete(l) => Some(l.to_vec()),
-                    Line::TooLong => None,
-                },
-            ));
-        }
-        Ok(out)
-    }
 
     fn mapped_file(text: &[u8]) -> (tempfile::NamedTempFile, File) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -362,22 +349,27 @@ mod tests {
 
     #[test]
     fn lines_like_the_line_reader() {
+        let texts: [&[u8]; 5] = [
+            b"a\n\nbc\r\nlong line here\nd",
+            b"\n",
+            b"x\n\n",
+            b"abcd\nabcde\nabc\n",
+            b"abcde",
+        ];
+        for text in texts {
+            let (_path, file) = mapped_file(text);
+            let map = FileMap::new(&file, text.len() as u64).unwrap();
+            for max_line in [4, 5, 64] {
+                let got = drain(&mut map.lines(0, text.len() as u64, max_line, None).unwrap());
+                let want = drain(&mut LineReader::new(text, max_line, 0));
+                assert_eq!(got.unwrap(), want.unwrap(), "{text:?}, max {max_line}");
+            }
+        }
         let text = b"a\n\nbc\r\nlong line here\nd";
         let (_path, file) = mapped_file(text);
         let map = FileMap::new(&file, text.len() as u64).unwrap();
-        let got = collect(&mut map.lines(0, text.len() as u64, 4, None).unwrap()).unwrap();
-        assert_eq!(
-            got,
-            vec![
-                (0, Some(b"a".to_vec())),
-                (2, Some(b"".to_vec())),
-                (3, Some(b"bc\r".to_vec())),
-                (7, None),
-                (22, Some(b"d".to_vec())),
-            ]
-        );
         // A range owns the lines that start in it; the last may run past it.
-        let got = collect(&mut map.lines(1, 7, 4, None).unwrap()).unwrap();
+        let got = drain(&mut map.lines(1, 7, 4, None).unwrap()).unwrap();
         assert_eq!(
             got,
             vec![
@@ -397,7 +389,7 @@ mod tests {
         let mut lines = map
             .lines(0, text.len() as u64, 64, Some(&progress))
             .unwrap();
-        assert_eq!(collect(&mut lines).unwrap().len(), 1_000_000);
+        assert_eq!(drain(&mut lines).unwrap().len(), 1_000_000);
         assert_eq!(progress.load(Ordering::Relaxed), text.len() as u64);
     }
 
@@ -442,7 +434,7 @@ mod tests {
         // Other maps are unaffected.
         let (_other_path, other_file) = mapped_file(b"ok\n");
         let other = FileMap::new(&other_file, 3).unwrap();
-        let got = collect(&mut other.lines(0, 3, 16, None).unwrap()).unwrap();
+        let got = drain(&mut other.lines(0, 3, 16, None).unwrap()).unwrap();
         assert_eq!(got, vec![(0, Some(b"ok".to_vec()))]);
     }
 }
