@@ -113,7 +113,7 @@ impl Drop for FileMap {
 const RELEASE_EVERY: usize = 4 << 20;
 
 /// How far ahead of the line being read its bytes are asked for: one page
-/// (a page and a half, or two, measured no better).
+/// (a quarter page, two pages or four measured no better).
 const PREFETCH_AHEAD: usize = 4096;
 
 /// Lines of a mapped file that start in a range of it.
