@@ -52,9 +52,13 @@ pub struct Timings {
 
 /// Reads the inputs and builds the report.
 pub fn run(config: &ReportConfig) -> Result<Analysis, CapacityError> {
+    let mut rules = config.rules.clone();
+    config
+        .window
+        .apply(&config.inputs, &config.scan, &mut rules.filter)?;
     let started = Instant::now();
     let (collector, scan_report) = scan(&config.inputs, &config.scan, || {
-        Collector::new(&config.rules, config.method)
+        Collector::new(&rules, config.method)
     })?;
     let collected = collector.finish();
     let scan_time = started.elapsed();
@@ -71,7 +75,7 @@ pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Ana
     let working_set_objects = c.totals.len() as u64;
     let working_set_bytes: u64 = sizes_by_key.iter().sum();
     let bytes_requested: u64 = c.totals.iter().map(|t| t.bytes).sum();
-    let matched = c.counts.matched;
+    let matched = c.counts.keys.matched;
 
     let per_key: Vec<(u64, u64)> = c.totals.iter().map(|t| (t.requests, t.bytes)).collect();
     let popularity = popularity::analyze(&per_key);
@@ -280,9 +284,9 @@ pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Ana
     let summary = Summary {
         requests_parsed: c.counts.requests,
         requests: matched,
-        filtered: c.counts.filtered,
-        no_target: c.counts.no_target,
-        unrouted: c.counts.unrouted,
+        filtered: c.counts.keys.filtered,
+        no_target: c.counts.keys.no_target,
+        unrouted: c.counts.keys.unrouted,
         distinct_keys: working_set_objects,
         bytes_requested,
         working_set_objects,
@@ -519,7 +523,7 @@ mod tests {
     use hotkeys_parser::filter::Filter;
     use hotkeys_parser::format::json::JsonFields;
     use hotkeys_parser::format::{LineParser, LogFormat};
-    use hotkeys_parser::rank::KeyRules;
+    use hotkeys_parser::keys::KeyRules;
     use hotkeys_parser::scan::Accumulator;
     use std::io::{self, Write};
 
@@ -558,7 +562,6 @@ mod tests {
         KeyRules {
             filter: Filter::default(),
             routes: None,
-            memory: None,
         }
     }
 
@@ -704,7 +707,7 @@ mod tests {
         let object_sizes: Vec<u64> = sampled.totals.iter().map(|t| t.max_bytes).collect();
         let d = Distances::measure(&sampled.accesses, object_sizes, &[]);
         let full = Weight {
-            requests: sampled.counts.matched as f64,
+            requests: sampled.counts.keys.matched as f64,
             bytes: sampled.totals.iter().map(|t| t.bytes).sum::<u64>() as f64,
         };
         let curve = |adjust: bool| -> Vec<f64> {

@@ -21,8 +21,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use hdrhistogram::Histogram;
-use hotkeys_contract::routes::{RouteScratch, Routes};
-use hotkeys_parser::rank::KeyRules;
+use hotkeys_parser::keys::{KeyCounts, KeyRules, KeyScratch};
 use hotkeys_parser::record::Request;
 use hotkeys_parser::scan::Accumulator;
 
@@ -61,11 +60,8 @@ impl KeyTotals {
 pub struct Counts {
     /// Requests parsed (every line that was not blank or malformed).
     pub requests: u64,
-    /// Counted: they passed the filters and, with routes, matched one.
-    pub matched: u64,
-    pub filtered: u64,
-    pub no_target: u64,
-    pub unrouted: u64,
+    /// Counted under a key, or skipped and why: the same counts as `rank`'s.
+    pub keys: KeyCounts,
     /// Counted requests without a time.
     pub untimed: u64,
     /// Earliest and latest time of a counted request, Unix microseconds.
@@ -76,10 +72,7 @@ pub struct Counts {
 impl Counts {
     fn merge(&mut self, o: &Counts) {
         self.requests += o.requests;
-        self.matched += o.matched;
-        self.filtered += o.filtered;
-        self.no_target += o.no_target;
-        self.unrouted += o.unrouted;
+        self.keys.add(o.keys);
         self.untimed += o.untimed;
         self.first_time = match (self.first_time, o.first_time) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -183,8 +176,7 @@ impl MinuteCounter {
 /// The accumulator behind `hotkeys report`.
 pub struct Collector<'r> {
     rules: &'r KeyRules,
-    route_scratch: Option<RouteScratch>,
-    key_buf: Vec<u8>,
+    scratch: KeyScratch,
     table: HashTable<(Box<[u8]>, u32)>,
     hasher: foldhash::fast::RandomState,
     keys: Vec<KeyTotals>,
@@ -209,8 +201,7 @@ impl<'r> Collector<'r> {
     pub fn new(rules: &'r KeyRules, method: CurveMethod) -> Self {
         Collector {
             rules,
-            route_scratch: rules.routes.as_ref().map(Routes::scratch),
-            key_buf: Vec::new(),
+            scratch: rules.scratch(),
             table: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
             keys: Vec::new(),
@@ -226,28 +217,6 @@ impl<'r> Collector<'r> {
             request_time: histogram::new(),
             upstream_time: histogram::new(),
             response_bytes: histogram::new(),
-        }
-    }
-
-    /// The id of `key`, interning it on first sight.
-    fn intern(&mut self, key_is_buf: bool, target: &[u8]) -> u32 {
-        let key: &[u8] = if key_is_buf { &self.key_buf } else { target };
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one(key);
-        let entry = self
-            .table
-            .entry(hash, |(k, _)| **k == *key, |(k, _)| hasher.hash_one(k));
-        match entry {
-            Entry::Occupied(e) => e.get().1,
-            Entry::Vacant(e) => {
-                let id = self.keys.len() as u32;
-                e.insert((key.into(), id));
-                self.keys.push(KeyTotals {
-                    depth: self.sampler.depth(key_point(key)),
-                    ..KeyTotals::default()
-                });
-                id
-            }
         }
     }
 
@@ -360,29 +329,20 @@ impl Accumulator for Collector<'_> {
     fn add(&mut self, r: &Request<'_>) {
         self.counts.requests += 1;
         self.count_mix(r);
-        let Some(target) = r.target else {
-            self.counts.no_target += 1;
-            return;
-        };
-        if !self.rules.filter.accepts(r) {
-            self.counts.filtered += 1;
-            return;
-        }
-        let routed = match (&self.rules.routes, &mut self.route_scratch) {
-            (Some(routes), Some(scratch)) => {
-                if routes
-                    .resolve(r.method, target, scratch, &mut self.key_buf)
-                    .is_none()
-                {
-                    self.counts.unrouted += 1;
-                    return;
-                }
-                true
+        let id = match self.rules.key_of(r, &mut self.scratch) {
+            Ok(keyed) => intern(
+                &mut self.table,
+                &self.hasher,
+                &mut self.keys,
+                &self.sampler,
+                keyed.key,
+            ),
+            Err(why) => {
+                self.counts.keys.skip(why);
+                return;
             }
-            _ => false,
         };
-        self.counts.matched += 1;
-        let id = self.intern(routed, target);
+        self.counts.keys.matched += 1;
         let bytes = r.bytes.unwrap_or(0);
         let totals = &mut self.keys[id as usize];
         totals.requests += 1;
@@ -459,6 +419,31 @@ impl Accumulator for Collector<'_> {
     }
 }
 
+/// The id of `key`, interning it on first sight. A free function over the
+/// collector's fields, so that the key can borrow the collector's scratch
+/// buffer meanwhile.
+fn intern(
+    table: &mut HashTable<(Box<[u8]>, u32)>,
+    hasher: &foldhash::fast::RandomState,
+    keys: &mut Vec<KeyTotals>,
+    sampler: &Sampler,
+    key: &[u8],
+) -> u32 {
+    let hash = hasher.hash_one(key);
+    match table.entry(hash, |(k, _)| **k == *key, |(k, _)| hasher.hash_one(k)) {
+        Entry::Occupied(e) => e.get().1,
+        Entry::Vacant(e) => {
+            let id = keys.len() as u32;
+            e.insert((key.into(), id));
+            keys.push(KeyTotals {
+                depth: sampler.depth(key_point(key)),
+                ..KeyTotals::default()
+            });
+            id
+        }
+    }
+}
+
 fn add_method(methods: &mut Vec<(Box<[u8]>, u64)>, other: &mut u64, method: &[u8], n: u64) {
     if let Some(entry) = methods.iter_mut().find(|(m, _)| **m == *method) {
         entry.1 += n;
@@ -513,7 +498,6 @@ mod tests {
         KeyRules {
             filter: Filter::cacheable(),
             routes: None,
-            memory: None,
         }
     }
 
@@ -578,9 +562,9 @@ mod tests {
         });
         let r = c.finish();
         assert_eq!(r.counts.requests, 3);
-        assert_eq!(r.counts.matched, 1);
-        assert_eq!(r.counts.filtered, 1);
-        assert_eq!(r.counts.no_target, 1);
+        assert_eq!(r.counts.keys.matched, 1);
+        assert_eq!(r.counts.keys.filtered, 1);
+        assert_eq!(r.counts.keys.no_target, 1);
         assert_eq!(r.accesses.len(), 1);
         assert_eq!(r.methods, vec![(b"GET".to_vec(), 2), (b"POST".to_vec(), 1)]);
         assert_eq!(r.statuses, vec![(Some(200), 3)]);

@@ -3,8 +3,9 @@
 
 use hotkeys_contract::size::parse_size;
 use hotkeys_parser::input::Source;
-use hotkeys_parser::rank::KeyRules;
+use hotkeys_parser::keys::KeyRules;
 use hotkeys_parser::scan::ScanOptions;
+use hotkeys_parser::window::Window;
 
 use crate::error::ConfigError;
 use crate::sampling::SampleRate;
@@ -170,6 +171,8 @@ pub struct ReportConfig {
     pub scan: ScanOptions,
     /// Which requests count and how they become keys, as for `rank`.
     pub rules: KeyRules,
+    /// Which requests count by time, as for `rank`.
+    pub window: Window,
     /// Capacities for the hit-ratio table; empty: a spread derived from the
     /// working set.
     pub cache_sizes: Vec<CacheSize>,
@@ -194,8 +197,8 @@ impl ReportConfig {
             rules: KeyRules {
                 filter: hotkeys_parser::filter::Filter::cacheable(),
                 routes: None,
-                memory: None,
             },
+            window: Window::default(),
             cache_sizes: Vec::new(),
             method: CurveMethod::default(),
             restart_at: RestartAt::Middle,

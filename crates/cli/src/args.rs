@@ -1,10 +1,18 @@
-//! The command line as clap sees it. Nothing outside this file and
-//! `config.rs` knows about clap: [`crate::config`] turns these structs into
-//! a plain configuration.
+//! The command line as clap sees it, for every subcommand. Nothing outside
+//! this file and `config.rs` knows about clap: [`crate::config`] turns these
+//! structs into the libraries' plain configurations. Option values are
+//! typed here ([`crate::values`]), so a bad value is a usage error.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hotkeys_capacity::config::{CacheSize, RestartAt};
+use hotkeys_capacity::sampling::SampleRate;
+use hotkeys_parser::window::TimeBound;
+use hotkeys_warmer::StatusSet;
+
+use crate::values;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -37,8 +45,8 @@ pub enum Command {
     Rank(RankArgs),
 
     /// Fill Redis with the keys of a warm list, fetched from the origin.
-    #[command(after_help = crate::warm::AFTER_HELP)]
-    Warm(crate::warm::WarmArgs),
+    #[command(after_help = WARM_AFTER_HELP)]
+    Warm(WarmArgs),
 
     /// Capacity analysis: LRU hit ratio by cache size, popularity, request
     /// rate, sizes, latency and what warming the top keys saves.
@@ -94,21 +102,21 @@ pub struct InputArgs {
     pub all: bool,
 
     /// Only these methods, e.g. GET,HEAD.
-    #[arg(long, value_name = "LIST")]
-    pub method: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = values::methods)]
+    pub method: Option<values::Methods>,
 
     /// Only these statuses, e.g. 2xx,304 or 200-299.
-    #[arg(long, value_name = "LIST")]
-    pub status: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = values::status_ranges)]
+    pub status: Option<values::StatusRanges>,
 
     /// Only requests at or after TIME: RFC 3339 (2024-05-01T00:00:00Z), or a
     /// duration (24h, 90m) before the newest request in the input.
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time_bound)]
+    pub since: Option<TimeBound>,
 
     /// Only requests before TIME (same forms as --since).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = values::time_bound)]
+    pub until: Option<TimeBound>,
 
     /// Only requests for this host (repeatable; comma-separated lists too).
     #[arg(long, value_name = "HOST")]
@@ -122,14 +130,155 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Lines longer than this are counted as too long and skipped.
-    #[arg(long, value_name = "SIZE", default_value = "1MiB")]
-    pub max_line: String,
+    /// Lines longer than this are counted as too long and skipped (at most
+    /// 16MiB).
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = values::memory_size)]
+    pub max_line: usize,
 
     /// Size of the byte ranges a large plain file is split into (tuning and
     /// tests).
-    #[arg(long, value_name = "SIZE", default_value = "32MiB", hide = true)]
-    pub chunk_size: String,
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", hide = true, value_parser = values::size)]
+    pub chunk_size: u64,
+}
+
+const WARM_AFTER_HELP: &str = "\
+Examples:
+  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json \\
+    && hotkeys warm warm.json --origin http://127.0.0.1:8080
+  hotkeys warm warm.json --origin https://api.internal --routes routes.toml --rate 200 --deadline 2m
+  hotkeys warm warm.json --origin http://app:8080 --cluster \\
+    --redis redis://10.0.0.1:7000 --redis redis://10.0.0.2:7000
+  hotkeys warm keys.txt --origin redis://replica:6379 --redis redis://new-primary:6379 --overwrite
+  hotkeys rank access.log --format keys | hotkeys warm - --origin http://app:8080 --dry-run
+
+Only the path of a logged request is used: scheme, host and port come from --origin. Absolute URLs, \
+`..` segments and control characters in the list are refused; redirects are not followed.
+
+Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
+Ctrl-C), 1 fatal (bad arguments, Redis or the origin Redis unreachable, circuit breaker opened, \
+Redis lost during the run).";
+
+#[derive(Args, Debug)]
+pub struct WarmArgs {
+    /// The warm list: JSON from `hotkeys rank --format json`, NDJSON, CSV or
+    /// plain keys (one per line); - or nothing for stdin.
+    #[arg(value_name = "WARMLIST")]
+    pub list: Option<PathBuf>,
+
+    /// Where values come from: http(s)://host[:port][/prefix] (GET prefix +
+    /// the entry's path) or redis(s)://host:port (the same key in a warm
+    /// Redis, keeping its remaining TTL).
+    #[arg(long, value_name = "URL")]
+    pub origin: String,
+
+    /// The Redis to fill [default: $REDIS_URL, else redis://127.0.0.1:6379].
+    /// The password may be in the URL (redis://:PASSWORD@host:port) or in
+    /// REDISCLI_AUTH. With --cluster, repeat for several seed nodes.
+    #[arg(long, value_name = "URL")]
+    pub redis: Vec<String>,
+
+    /// The Redis is a Redis Cluster: --redis names seed nodes, slots are
+    /// discovered, MOVED/ASK are followed.
+    #[arg(long)]
+    pub cluster: bool,
+
+    /// Routes file (the same TOML as for rank): only entries that match a
+    /// route are fetched, with the route's origin path and TTL.
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
+
+    /// Write every key, replacing existing values. By default keys already
+    /// present are skipped and writes use SET ... NX.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// TTL for every key, overriding routes, entries and a Redis origin's
+    /// remaining TTL [default: the route's or entry's TTL, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
+    pub ttl: Option<Duration>,
+
+    /// Shorten each configured TTL by a random 0 to PCT percent, so that
+    /// warmed keys do not all expire in the same second.
+    #[arg(long, value_name = "PCT", default_value = "10%", value_parser = values::percent)]
+    pub ttl_jitter: f64,
+
+    /// Origin requests in flight at most (pipelines, for a Redis origin);
+    /// lowered automatically while the origin is overloaded.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: u64,
+
+    /// Origin requests per second at most, evenly spaced (keys per second,
+    /// for a Redis origin). No limit by default.
+    #[arg(long, value_name = "R", value_parser = values::positive_rate)]
+    pub rate: Option<f64>,
+
+    /// Retries per key after a 429, 5xx, timeout or connection error, with
+    /// exponential back-off and jitter (Retry-After is honoured). Never for
+    /// other 4xx.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Time limit for one origin request, body included.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::positive_duration)]
+    pub timeout: Duration,
+
+    /// Time limit for connecting to Redis and for each reply; a Redis that
+    /// stays unreachable this long stops the run.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::positive_duration)]
+    pub redis_timeout: Duration,
+
+    /// Values larger than this are not stored (counted as too_large).
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = values::size)]
+    pub max_value_size: u64,
+
+    /// HTTP statuses whose body is stored, e.g. 2xx or 200,203.
+    #[arg(long, value_name = "LIST", default_value = "2xx", value_parser = values::status_set)]
+    pub store_status: StatusSet,
+
+    /// Extra request header for an HTTP origin, e.g. -H 'Accept:
+    /// application/json'. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = values::header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Use the proxy settings of HTTP_PROXY, HTTPS_PROXY and NO_PROXY (they
+    /// are ignored by default).
+    #[arg(long)]
+    pub use_env_proxy: bool,
+
+    /// Warm only the N hottest entries of the list.
+    #[arg(long, value_name = "N")]
+    pub max_keys: Option<usize>,
+
+    /// Stop after this long (e.g. the deploy's warm-up window): fetching
+    /// stops, values already fetched are written.
+    #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
+    pub deadline: Option<Duration>,
+
+    /// Circuit breaker: how many recent origin requests are looked at.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub breaker_window: u64,
+
+    /// Circuit breaker: stop when this share of the recent origin requests
+    /// failed (5xx, 429, timeouts, connection errors).
+    #[arg(long, value_name = "PCT", default_value = "50%", value_parser = values::percent)]
+    pub breaker_threshold: f64,
+
+    /// Print the plan (rank, TTL, key, origin URL) without touching the
+    /// origin or Redis.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write the summary as JSON to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Print nothing on stderr unless some keys were not warmed.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Keys per Redis pipeline (tuning and tests).
+    #[arg(long, value_name = "N", default_value_t = 512, hide = true)]
+    pub batch_size: usize,
 }
 
 #[derive(Args, Debug)]
@@ -158,13 +307,13 @@ pub struct RankArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Print nothing but errors on stderr.
     /// Count in at most SIZE of memory (e.g. 64MiB): for key spaces too
     /// large to count exactly. Counts become estimates with error bounds
     /// once the keys no longer fit; while they fit, they stay exact.
-    #[arg(long, value_name = "SIZE")]
-    pub max_memory: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = values::memory_size)]
+    pub max_memory: Option<usize>,
 
+    /// Print nothing but errors on stderr.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -185,8 +334,8 @@ pub struct ReportArgs {
     /// Cache sizes for the hit-ratio table, comma-separated: numbers are
     /// objects (10000), sizes with a unit are bytes (64MiB, 2GiB). Default: a
     /// spread from 0.1% to all of the working set, in objects and in bytes.
-    #[arg(long, value_name = "LIST")]
-    pub cache_sizes: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = values::cache_sizes)]
+    pub cache_sizes: Option<values::CacheSizes>,
 
     /// Exact hit-ratio curve (Mattson stack distances) whatever the input
     /// size; 16 bytes of memory per request.
@@ -195,24 +344,24 @@ pub struct ReportArgs {
 
     /// SHARDS: simulate only the keys sampled at this rate (e.g. 0.01) and
     /// scale. Default: exact up to 20 million requests, sampled above.
-    #[arg(long, value_name = "R")]
-    pub sample_rate: Option<String>,
+    #[arg(long, value_name = "R", value_parser = values::sample_rate)]
+    pub sample_rate: Option<SampleRate>,
 
     /// When the simulated restart happens: RFC 3339 (2024-05-01T12:00:00Z),
     /// a date, or a duration before the last request (6h). Default: halfway
     /// between the first and the last request.
-    #[arg(long, value_name = "TIME")]
-    pub restart_at: Option<String>,
+    #[arg(long, value_name = "TIME", default_value = "middle", value_parser = values::restart_at)]
+    pub restart_at: RestartAt,
 
     /// Warm-up list sizes to compare with a cold cache after the restart.
-    #[arg(long, value_name = "LIST", default_value = "100,1000,10000")]
-    pub warm_top: String,
+    #[arg(long, value_name = "LIST", default_value = "100,1000,10000", value_parser = values::warm_top)]
+    pub warm_top: values::WarmTop,
 
     /// Cache size in the warm-up simulation, objects or bytes (e.g. 50000
     /// or 2GiB). Default: the smallest size with a 90% hit ratio (the whole
     /// working set when no size reaches it).
-    #[arg(long, value_name = "SIZE")]
-    pub warm_cache_size: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = values::cache_size)]
+    pub warm_cache_size: Option<CacheSize>,
 
     /// Keys listed in the per-key tables (most requested, latency).
     #[arg(long, value_name = "N", default_value_t = 10)]

@@ -1,25 +1,36 @@
-//! Turning parsed arguments into a plain configuration, checking them on
-//! the way. Every usage mistake is caught here, before any input is read.
+//! Turning parsed arguments into the libraries' plain configurations, one
+//! per subcommand, plus what the binary itself does with the result (where
+//! the output goes, how much to say). Every usage mistake that one option
+//! alone cannot show is caught here, before any input is read.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use hotkeys_contract::duration::parse_duration;
+use hotkeys_capacity::config::{CurveMethod, ReportConfig, ReportFormat};
 use hotkeys_contract::routes::Routes;
-use hotkeys_contract::size::parse_size;
-use hotkeys_parser::filter::{self, Filter};
+use hotkeys_parser::filter::Filter;
 use hotkeys_parser::format::FormatChoice;
 use hotkeys_parser::format::json::JsonFields;
 use hotkeys_parser::input::{self, Source};
-use hotkeys_parser::rank::{KeyRules, MemoryBudget, RankBy};
+use hotkeys_parser::keys::KeyRules;
+use hotkeys_parser::rank::{MemoryBudget, RankBy, RankConfig};
 use hotkeys_parser::scan::ScanOptions;
-use hotkeys_parser::time::parse_iso8601;
+use hotkeys_parser::window::Window;
+use hotkeys_warmer::breaker::BreakerConfig;
+use hotkeys_warmer::{DEFAULT_REDIS_URL, WarmConfig};
 
-use crate::args::{InputArgs, OutputFormatArg, RankArgs, RankByArg};
+use crate::args::{
+    InputArgs, OutputFormatArg, RankArgs, RankByArg, ReportArgs, ReportFormatArg, WarmArgs,
+};
 
-/// Where the output goes and in which form.
+/// The longest line the key table can hold a key of.
+const MAX_LINE_LIMIT: usize = 16 << 20;
+
+/// The smallest `--max-memory` that holds the tables' fixed parts.
+const MIN_MEMORY: usize = 4 << 20;
+
+/// How a warm list is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
     Table,
@@ -30,47 +41,76 @@ pub enum OutputFormat {
     Urls { base: String },
 }
 
-/// A `--since`/`--until` value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeBound {
-    /// Unix microseconds.
-    At(i64),
-    /// This long before the newest request in the input.
-    BeforeNewest(Duration),
-}
-
-/// Everything `hotkeys rank` needs, without clap.
+/// `hotkeys rank`: the run, and where its warm list goes.
 #[derive(Debug)]
-pub struct RankConfig {
-    pub inputs: Vec<Source>,
-    pub scan: ScanOptions,
-    pub rules: KeyRules,
-    pub since: Option<TimeBound>,
-    pub until: Option<TimeBound>,
-    pub top: usize,
-    pub by: RankBy,
+pub struct RankCommand {
+    pub config: RankConfig,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
     pub quiet: bool,
 }
 
+/// `hotkeys report`: the analysis, and where its outputs go.
+#[derive(Debug)]
+pub struct ReportCommand {
+    pub config: ReportConfig,
+    pub format: ReportFormat,
+    pub output: Option<PathBuf>,
+    pub hgrm: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// Where a warm list comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListInput {
+    File(PathBuf),
+    Stdin,
+}
+
+/// `hotkeys warm`: the run, its input, and what to report.
+#[derive(Debug)]
+pub struct WarmCommand {
+    pub input: ListInput,
+    pub config: WarmConfig,
+    pub dry_run: bool,
+    pub summary: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// What the process environment contributes.
+#[derive(Debug, Default)]
+pub struct Env {
+    pub redis_url: Option<String>,
+    pub rediscli_auth: Option<String>,
+    pub stdin_is_terminal: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Env {
+            redis_url: var("REDIS_URL"),
+            rediscli_auth: var("REDISCLI_AUTH"),
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+        }
+    }
+}
+
 /// The input side shared by every command that reads logs: what to read,
 /// how to parse it, which requests count and how they become keys.
-#[derive(Debug)]
-pub struct InputConfig {
-    pub inputs: Vec<Source>,
-    pub scan: ScanOptions,
-    pub rules: KeyRules,
-    pub since: Option<TimeBound>,
-    pub until: Option<TimeBound>,
+struct InputConfig {
+    inputs: Vec<Source>,
+    scan: ScanOptions,
+    rules: KeyRules,
+    window: Window,
 }
 
 impl InputConfig {
-    /// Checks and converts the shared options; `command` names the
-    /// subcommand in messages (`hotkeys rank /var/log/nginx/`).
-    pub fn from_args(args: InputArgs, command: &str) -> Result<InputConfig> {
+    /// `command` names the subcommand in messages (`hotkeys rank
+    /// /var/log/nginx/`).
+    fn from_args(args: InputArgs, command: &str, env: &Env) -> Result<InputConfig> {
         let inputs = if args.inputs.is_empty() {
-            if std::io::stdin().is_terminal() {
+            if env.stdin_is_terminal {
                 bail!(
                     "no input: give log files or directories (hotkeys {command} /var/log/nginx/), \
                      or pipe logs in (zcat access.log.gz | hotkeys {command} -)"
@@ -97,13 +137,11 @@ impl InputConfig {
         } else {
             Filter::cacheable()
         };
-        if let Some(list) = &args.method {
-            filter.methods =
-                Some(filter::parse_methods(list).map_err(|e| anyhow!("--method: {e}"))?);
+        if let Some(methods) = args.method {
+            filter.methods = Some(methods);
         }
-        if let Some(list) = &args.status {
-            filter.statuses =
-                Some(filter::parse_statuses(list).map_err(|e| anyhow!("--status: {e}"))?);
+        if let Some(statuses) = args.status {
+            filter.statuses = Some(statuses);
         }
         let hosts: Vec<Vec<u8>> = args
             .host
@@ -116,29 +154,11 @@ impl InputConfig {
         if !hosts.is_empty() {
             filter.hosts = Some(hosts);
         }
-        let since = args
-            .since
-            .as_deref()
-            .map(|s| parse_time_bound(s, "--since"))
-            .transpose()?;
-        let until = args
-            .until
-            .as_deref()
-            .map(|s| parse_time_bound(s, "--until"))
-            .transpose()?;
-        if let (Some(TimeBound::At(s)), Some(TimeBound::At(u))) = (since, until)
-            && s >= u
-        {
-            bail!("--since must be before --until");
-        }
-        let relative = matches!(since, Some(TimeBound::BeforeNewest(_)))
-            || matches!(until, Some(TimeBound::BeforeNewest(_)));
-        if relative && inputs.contains(&Source::Stdin) {
-            bail!(
-                "a relative --since/--until is measured from the newest request, which needs a \
-                 second read of the input; stdin cannot be read twice. Give files, or an RFC 3339 time."
-            );
-        }
+        let window = Window {
+            since: args.since,
+            until: args.until,
+        };
+        window.check(&inputs)?;
 
         let routes = args
             .routes
@@ -147,16 +167,12 @@ impl InputConfig {
             .transpose()
             .context("cannot use the routes file")?;
 
-        let max_line = parse_size(&args.max_line)
-            .with_context(|| format!("--max-line {:?}", args.max_line))?;
-        let chunk_size = parse_size(&args.chunk_size)
-            .with_context(|| format!("--chunk-size {:?}", args.chunk_size))?;
-        if max_line == 0 || chunk_size == 0 {
-            bail!("--max-line and --chunk-size must be above zero");
-        }
         // Key spans in the key table hold up to 16 MiB.
-        if max_line > 16 << 20 {
-            bail!("--max-line {:?}: at most 16MiB", args.max_line);
+        if args.max_line > MAX_LINE_LIMIT {
+            bail!("--max-line {}: at most 16MiB", args.max_line);
+        }
+        if args.chunk_size == 0 {
+            bail!("--chunk-size must be above zero");
         }
 
         Ok(InputConfig {
@@ -165,37 +181,36 @@ impl InputConfig {
                 format,
                 json_fields,
                 threads: args.threads,
-                chunk_size,
-                max_line: usize::try_from(max_line).unwrap_or(usize::MAX),
+                chunk_size: args.chunk_size,
+                max_line: args.max_line,
                 strict: args.strict,
                 ..ScanOptions::default()
             },
-            rules: KeyRules {
-                filter,
-                routes,
-                memory: None,
-            },
-            since,
-            until,
+            rules: KeyRules { filter, routes },
+            window,
         })
     }
 }
 
-impl RankConfig {
-    pub fn from_args(args: RankArgs) -> Result<RankConfig> {
+impl RankCommand {
+    pub fn from_args(args: RankArgs, env: &Env) -> Result<RankCommand> {
         let InputConfig {
             inputs,
             scan,
             rules,
-            since,
-            until,
-        } = InputConfig::from_args(args.input, "rank")?;
-        let rules = KeyRules {
-            memory: memory_budget(args.max_memory.as_deref(), args.by)?,
-            ..rules
+            window,
+        } = InputConfig::from_args(args.input, "rank", env)?;
+        let by = match args.by {
+            RankByArg::Requests => RankBy::Requests,
+            RankByArg::Bytes => RankBy::Bytes,
+            RankByArg::Cost => RankBy::Cost,
         };
+        let memory = args
+            .max_memory
+            .map(|limit| memory_budget(limit, by))
+            .transpose()?;
 
-        let format_out = match args.output_format {
+        let format = match args.output_format {
             OutputFormatArg::Table => OutputFormat::Table,
             OutputFormatArg::Json => OutputFormat::Json,
             OutputFormatArg::Ndjson => OutputFormat::Ndjson,
@@ -211,23 +226,21 @@ impl RankConfig {
                 OutputFormat::Urls { base }
             }
         };
-        if args.origin_base.is_some() && !matches!(format_out, OutputFormat::Urls { .. }) {
+        if args.origin_base.is_some() && !matches!(format, OutputFormat::Urls { .. }) {
             bail!("--origin-base is only used with --format urls");
         }
 
-        Ok(RankConfig {
-            inputs,
-            scan,
-            rules,
-            since,
-            until,
-            top: args.top,
-            by: match args.by {
-                RankByArg::Requests => RankBy::Requests,
-                RankByArg::Bytes => RankBy::Bytes,
-                RankByArg::Cost => RankBy::Cost,
+        Ok(RankCommand {
+            config: RankConfig {
+                inputs,
+                scan,
+                rules,
+                window,
+                memory,
+                by,
+                top: args.top,
             },
-            format: format_out,
+            format,
             output: args.output,
             quiet: args.quiet,
         })
@@ -235,63 +248,255 @@ impl RankConfig {
 }
 
 /// The budget of `--max-memory`, which bounds request counts only.
-fn memory_budget(text: Option<&str>, by: RankByArg) -> Result<Option<MemoryBudget>> {
-    let Some(text) = text else { return Ok(None) };
-    let limit = parse_size(text).with_context(|| format!("--max-memory {text:?}"))?;
-    if limit < 4 << 20 {
-        bail!("--max-memory {text:?}: at least 4MiB");
+fn memory_budget(limit: usize, by: RankBy) -> Result<MemoryBudget> {
+    if limit < MIN_MEMORY {
+        bail!("--max-memory {limit}: at least 4MiB");
     }
-    if by != RankByArg::Requests {
+    if by != RankBy::Requests {
         bail!(
             "--max-memory ranks by requests only: its error bounds are request counts \
              (drop --by, or count exactly without --max-memory)"
         );
     }
-    Ok(Some(MemoryBudget::new(
-        usize::try_from(limit).unwrap_or(usize::MAX),
-    )))
+    Ok(MemoryBudget::new(limit))
 }
 
-/// `2024-05-01T12:00:00Z`, `2024-05-01` (midnight UTC), or a duration.
-pub fn parse_time_bound(text: &str, option: &str) -> Result<TimeBound> {
-    if let Some(t) = parse_iso8601(text.as_bytes()) {
-        return Ok(TimeBound::At(t));
+impl ReportCommand {
+    pub fn from_args(args: ReportArgs, env: &Env) -> Result<ReportCommand> {
+        let InputConfig {
+            inputs,
+            scan,
+            rules,
+            window,
+        } = InputConfig::from_args(args.input, "report", env)?;
+        let method = match (args.sample_rate, args.exact) {
+            (_, true) => CurveMethod::Exact,
+            (Some(rate), false) => CurveMethod::Sampled(rate),
+            (None, false) => CurveMethod::Auto {
+                max_exact_requests: args.max_exact_requests,
+            },
+        };
+        if let Some(path) = &args.hgrm
+            && args.output.as_ref() == Some(path)
+        {
+            bail!("--hgrm and -o name the same file; give two files");
+        }
+        Ok(ReportCommand {
+            config: ReportConfig {
+                inputs,
+                scan,
+                rules,
+                window,
+                cache_sizes: args.cache_sizes.unwrap_or_default(),
+                method,
+                restart_at: args.restart_at,
+                warm_top: args.warm_top,
+                warm_cache_size: args.warm_cache_size,
+                top_keys: args.top_keys,
+            },
+            format: match args.output_format {
+                ReportFormatArg::Text => ReportFormat::Text,
+                ReportFormatArg::Json => ReportFormat::Json,
+                ReportFormatArg::Html => ReportFormat::Html,
+            },
+            output: args.output,
+            hgrm: args.hgrm,
+            quiet: args.quiet,
+        })
     }
-    if text.len() == 10
-        && let Some(t) = parse_iso8601(format!("{text}T00:00:00Z").as_bytes())
-    {
-        return Ok(TimeBound::At(t));
-    }
-    match parse_duration(text) {
-        Ok(d) => Ok(TimeBound::BeforeNewest(d)),
-        Err(_) => bail!(
-            "{option} {text:?}: expected an RFC 3339 time (2024-05-01T12:00:00Z), a date \
-             (2024-05-01) or a duration before the newest request (24h, 90m)"
-        ),
+}
+
+impl WarmCommand {
+    pub fn from_args(args: WarmArgs, env: &Env) -> Result<WarmCommand> {
+        let input = match args.list.as_deref() {
+            Some(p) if p == Path::new("-") => ListInput::Stdin,
+            Some(p) => ListInput::File(p.to_owned()),
+            None if env.stdin_is_terminal => bail!(
+                "no warm list: give a file (hotkeys warm warm.json --origin URL) or pipe one in \
+                 (hotkeys rank access.log --format json | hotkeys warm - --origin URL)"
+            ),
+            None => ListInput::Stdin,
+        };
+        let mut config = WarmConfig::new(args.origin.trim());
+        config.redis = if args.redis.is_empty() {
+            vec![
+                env.redis_url
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned()),
+            ]
+        } else {
+            args.redis
+        };
+        config.cluster = args.cluster;
+        config.redis_password = env.rediscli_auth.clone();
+        config.routes = args
+            .routes
+            .as_deref()
+            .map(Routes::load)
+            .transpose()
+            .context("cannot use the routes file")?;
+        config.overwrite = args.overwrite;
+        config.ttl = args.ttl;
+        if args.ttl_jitter >= 1.0 {
+            bail!("--ttl-jitter must be below 100%");
+        }
+        config.ttl_jitter = args.ttl_jitter;
+        config.concurrency = usize::try_from(args.concurrency).unwrap_or(usize::MAX);
+        config.rate = args.rate;
+        config.retries = args.retries;
+        config.origin_timeout = args.timeout;
+        config.redis_timeout = args.redis_timeout;
+        config.max_value_size = args.max_value_size;
+        config.store_statuses = args.store_status;
+        config.headers = args.headers;
+        config.use_env_proxy = args.use_env_proxy;
+        config.max_keys = args.max_keys;
+        config.deadline = args.deadline;
+        config.breaker = BreakerConfig {
+            window: usize::try_from(args.breaker_window).unwrap_or(usize::MAX),
+            threshold: args.breaker_threshold,
+        };
+        config.batch_size = args.batch_size.max(1);
+        config.validate()?;
+        Ok(WarmCommand {
+            input,
+            config,
+            dry_run: args.dry_run,
+            summary: args.summary,
+            quiet: args.quiet,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
     use super::*;
+    use crate::args::{Cli, Command};
+
+    fn warm(args: &[&str], env: Env) -> Result<WarmCommand> {
+        let mut all = vec!["hotkeys", "warm"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).map_err(|e| anyhow!("{e}"))?;
+        let Command::Warm(args) = cli.command else {
+            bail!("not warm");
+        };
+        WarmCommand::from_args(args, &env)
+    }
 
     #[test]
-    fn time_bounds() {
+    fn warm_defaults_and_environment() {
+        let o = warm(&["--origin", "http://o:1"], Env::default()).unwrap();
+        assert_eq!(o.input, ListInput::Stdin);
+        assert_eq!(o.config.redis, [DEFAULT_REDIS_URL]);
+        assert_eq!(o.config.ttl, None);
+        assert_eq!(o.config.ttl_jitter, 0.1);
+        assert_eq!(o.config.max_value_size, 4 << 20);
+        let env = Env {
+            redis_url: Some("redis://cache:6380".into()),
+            rediscli_auth: Some("pw".into()),
+            stdin_is_terminal: false,
+        };
+        let o = warm(&["-", "--origin", "http://o:1"], env).unwrap();
+        assert_eq!(o.config.redis, ["redis://cache:6380"]);
+        assert_eq!(o.config.redis_password.as_deref(), Some("pw"));
+        let o = warm(
+            &[
+                "list.json",
+                "--origin",
+                "http://o:1",
+                "--redis",
+                "redis://x:1",
+            ],
+            Env {
+                redis_url: Some("redis://ignored:1".into()),
+                ..Env::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(o.input, ListInput::File("list.json".into()));
+        assert_eq!(o.config.redis, ["redis://x:1"]);
+    }
+
+    #[test]
+    fn warm_values_are_parsed() {
+        let o = warm(
+            &[
+                "--origin",
+                "http://o:1",
+                "--ttl",
+                "30m",
+                "--ttl-jitter",
+                "5",
+                "--rate",
+                "20",
+                "--deadline",
+                "2m",
+                "--max-value-size",
+                "1KiB",
+                "--store-status",
+                "200,203",
+                "-H",
+                "Accept: application/json",
+                "--breaker-threshold",
+                "75%",
+            ],
+            Env::default(),
+        )
+        .unwrap();
+        let c = o.config;
+        assert_eq!(c.ttl, Some(Duration::from_secs(1800)));
+        assert_eq!(c.ttl_jitter, 0.05);
+        assert_eq!(c.rate, Some(20.0));
+        assert_eq!(c.deadline, Some(Duration::from_secs(120)));
+        assert_eq!(c.max_value_size, 1024);
+        assert!(c.store_statuses.contains(203) && !c.store_statuses.contains(201));
         assert_eq!(
-            parse_time_bound("1970-01-01T00:00:01Z", "--since").unwrap(),
-            TimeBound::At(1_000_000)
+            c.headers,
+            [("Accept".to_owned(), "application/json".to_owned())]
         );
-        assert_eq!(
-            parse_time_bound("1970-01-02", "--since").unwrap(),
-            TimeBound::At(86_400_000_000)
+        assert_eq!(c.breaker.threshold, 0.75);
+    }
+
+    #[test]
+    fn warm_mistakes_say_what_to_do() {
+        let err = |args: &[&str]| warm(args, Env::default()).unwrap_err().to_string();
+        assert!(err(&["--origin", "ftp://x"]).contains("http://"));
+        assert!(err(&["--origin", "http://o", "--ttl", "soon"]).contains("--ttl"));
+        assert!(err(&["--origin", "http://o", "--ttl", "0"]).contains("above zero"));
+        assert!(err(&["--origin", "http://o", "--ttl-jitter", "150%"]).contains("percentage"));
+        assert!(err(&["--origin", "http://o", "--ttl-jitter", "100%"]).contains("below 100%"));
+        assert!(err(&["--origin", "http://o", "--rate", "0"]).contains("--rate"));
+        assert!(err(&["--origin", "http://o", "-c", "0"]).contains("--concurrency"));
+        assert!(
+            err(&["--origin", "http://o", "--breaker-window", "0"]).contains("--breaker-window")
         );
-        assert_eq!(
-            parse_time_bound("24h", "--since").unwrap(),
-            TimeBound::BeforeNewest(Duration::from_secs(86_400))
+        assert!(err(&["--origin", "http://o", "-H", "nocolon"]).contains("NAME: VALUE"));
+        assert!(
+            err(&[
+                "--origin",
+                "http://o",
+                "--redis",
+                "redis://a:1",
+                "--redis",
+                "redis://b:1"
+            ])
+            .contains("--cluster")
         );
-        let err = parse_time_bound("yesterday", "--since")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--since") && err.contains("RFC 3339"), "{err}");
+        let e = err(&["--origin", "http://o", "--redis", "http://:pw@x:1"]);
+        assert!(e.contains("redis://") && !e.contains("pw@"), "{e}");
+        let no_list = warm(
+            &["--origin", "http://o"],
+            Env {
+                stdin_is_terminal: true,
+                ..Env::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(no_list.contains("no warm list"), "{no_list}");
     }
 }

@@ -1,6 +1,9 @@
 //! The `hotkeys` command. This crate only reads the command line, calls the
 //! libraries and reports; the work happens in `hotkeys-parser` (rank),
-//! `hotkeys-warmer` (warm) and `hotkeys-capacity` (report).
+//! `hotkeys-warmer` (warm) and `hotkeys-capacity` (report). Every
+//! subcommand has the same shape: clap arguments ([`args`]) → a plain
+//! configuration ([`config`]) → one library call → output and a summary on
+//! stderr (`rank.rs`, `report.rs`, `warm.rs`).
 
 mod args;
 mod config;
@@ -11,12 +14,13 @@ mod rank;
 mod report;
 mod summary;
 mod text;
+mod values;
 mod warm;
-mod window;
 
 use clap::Parser;
 
 use crate::args::{Cli, Command};
+use crate::config::{Env, RankCommand, ReportCommand, WarmCommand};
 use crate::exit::Exit;
 
 fn main() -> std::process::ExitCode {
@@ -33,10 +37,11 @@ fn main() -> std::process::ExitCode {
             .into();
         }
     };
+    let env = Env::from_process();
     let result = match cli.command {
-        Command::Rank(args) => config::RankConfig::from_args(args).and_then(rank::run),
-        Command::Warm(args) => warm::run(args),
-        Command::Report(args) => report::ReportCommand::from_args(args).and_then(report::run),
+        Command::Rank(args) => RankCommand::from_args(args, &env).and_then(rank::run),
+        Command::Warm(args) => WarmCommand::from_args(args, &env).and_then(warm::run),
+        Command::Report(args) => ReportCommand::from_args(args, &env).and_then(report::run),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -1,5 +1,6 @@
-//! A progress bar on stderr for long runs, and only on a terminal: scripts
-//! and CI logs get no control characters.
+//! Progress bars on stderr for long runs, and only on a terminal: scripts
+//! and CI logs get no control characters. A side thread polls the run's
+//! counters, so the workers only pay for relaxed atomic adds.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -8,25 +9,53 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hotkeys_parser::input::Source;
+use hotkeys_warmer::Control;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Polls the scanner's byte counter from a side thread, so workers only
-/// pay for one relaxed atomic add per read.
+/// A bar redrawn from a side thread until it is finished or dropped.
 pub struct Progress {
-    counter: Option<Arc<AtomicU64>>,
     done: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Progress {
-    pub fn start(inputs: &[Source], quiet: bool) -> Progress {
-        let mut progress = Progress {
-            counter: None,
+    /// No bar at all.
+    fn none() -> Progress {
+        Progress {
             done: Arc::new(AtomicBool::new(false)),
             thread: None,
-        };
-        if quiet || !std::io::stderr().is_terminal() {
-            return progress;
+        }
+    }
+
+    /// Draws `bar` with `template`, calling `update` every 100 ms.
+    fn start(
+        bar: ProgressBar,
+        template: &str,
+        update: impl Fn(&ProgressBar) + Send + 'static,
+    ) -> Progress {
+        let mut progress = Progress::none();
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        let style =
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        let done = Arc::clone(&progress.done);
+        progress.thread = Some(std::thread::spawn(move || {
+            // Short runs finish before the bar would be worth drawing.
+            std::thread::sleep(Duration::from_millis(300));
+            while !done.load(Ordering::Relaxed) {
+                update(&bar);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        }));
+        progress
+    }
+
+    /// Bytes read of the inputs' total (a spinner for stdin). Returns the
+    /// counter for the scanner to add to.
+    pub fn reading(inputs: &[Source], quiet: bool) -> (Progress, Option<Arc<AtomicU64>>) {
+        if !wanted(quiet) {
+            return (Progress::none(), None);
         }
         let total: u64 = inputs
             .iter()
@@ -40,31 +69,39 @@ impl Progress {
         } else {
             ProgressBar::new(total)
         };
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{spinner} reading {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {wide_bar}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
         let counter = Arc::new(AtomicU64::new(0));
-        let (c, done) = (Arc::clone(&counter), Arc::clone(&progress.done));
-        progress.thread = Some(std::thread::spawn(move || {
-            // Short runs finish before the bar would be worth drawing.
-            std::thread::sleep(Duration::from_millis(300));
-            while !done.load(Ordering::Relaxed) {
-                bar.set_position(c.load(Ordering::Relaxed));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            bar.finish_and_clear();
-        }));
-        progress.counter = Some(counter);
-        progress
+        let read = Arc::clone(&counter);
+        let progress = Progress::start(
+            bar,
+            "{spinner} reading {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {wide_bar}",
+            move |bar| bar.set_position(read.load(Ordering::Relaxed)),
+        );
+        (progress, Some(counter))
     }
 
-    pub fn counter(&self) -> Option<Arc<AtomicU64>> {
-        self.counter.clone()
+    /// Keys done of the warm list, with the failures so far.
+    pub fn warming(control: &Control, quiet: bool) -> Progress {
+        if !wanted(quiet) {
+            return Progress::none();
+        }
+        let control = control.clone();
+        Progress::start(
+            ProgressBar::new(0),
+            "{spinner} warming {pos}/{len} keys ({per_sec}, {eta} left) {msg} {wide_bar}",
+            move |bar| {
+                let p = control.progress();
+                bar.set_length(p.total);
+                bar.set_position(p.done());
+                bar.set_message(if p.failed > 0 {
+                    format!("{} failed", p.failed)
+                } else {
+                    String::new()
+                });
+            },
+        )
     }
 
+    /// Removes the bar before the run's summary is printed.
     pub fn finish(mut self) {
         self.stop();
     }
@@ -81,4 +118,8 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn wanted(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal()
 }

@@ -1,8 +1,45 @@
 //! What every command tells a person on stderr about the input it read.
 
+use hotkeys_contract::timestamp::format_rfc3339;
+use hotkeys_parser::keys::KeyCounts;
 use hotkeys_parser::scan::ScanReport;
 
 use crate::text::escape;
+
+/// The run in one line: inputs, lines, time span, what was counted and
+/// what was skipped and why. `rank` and `report` print the same line.
+pub fn counted_line(report: &ScanReport, counts: &KeyCounts, distinct_keys: u64) -> String {
+    let span = match (report.first_time, report.last_time) {
+        (Some(a), Some(b)) => format!(", {} to {}", format_rfc3339(a), format_rfc3339(b)),
+        _ => String::new(),
+    };
+    let mut skipped = vec![format!("{} filtered", counts.filtered)];
+    if counts.no_target > 0 {
+        skipped.push(format!("{} without a target", counts.no_target));
+    }
+    if counts.unrouted > 0 {
+        skipped.push(format!("{} matched no route", counts.unrouted));
+    }
+    if report.malformed > 0 {
+        skipped.push(format!("{} malformed", report.malformed));
+    }
+    if report.too_long > 0 {
+        skipped.push(format!("{} too long", report.too_long));
+    }
+    format!(
+        "hotkeys: {} {}, {} lines{span}; {} requests counted under {} keys ({})",
+        report.inputs,
+        if report.inputs == 1 {
+            "input"
+        } else {
+            "inputs"
+        },
+        report.lines,
+        counts.matched,
+        distinct_keys,
+        skipped.join(", ")
+    )
+}
 
 /// Inputs that could not be read completely (even with `--quiet`: they
 /// change the exit code), then the formats used and the first malformed

@@ -17,4 +17,6 @@ pub enum ScanError {
         line: u64,
         reason: String,
     },
+    #[error("--since/--until relative to the newest request: no request in the input has a time")]
+    NoTimeForWindow,
 }

@@ -12,9 +12,13 @@
 //!   the file shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
-//! * [`filter`] and [`rank`]: which requests count, how they become keys
-//!   (optionally through a routes file from `hotkeys-contract`), and the
-//!   ranking.
+//! * [`filter`] and [`keys`]: which requests count and how each becomes a
+//!   key (optionally through a routes file from `hotkeys-contract`): the one
+//!   path from request to key, shared by every command that counts keys.
+//! * [`window`]: `--since`/`--until`, absolute or before the newest request.
+//! * [`rank`]: counting per key (exactly, or in bounded memory) and the
+//!   ranking; [`rank::run`] does a whole run. [`warm_list`] turns a ranking
+//!   into the warm list, the contract with the warmer.
 //! * [`record`] and [`time`]: the fields of one request and their
 //!   conversions, shared by every format.
 //!
@@ -28,8 +32,7 @@
 //!
 //! ```
 //! use hotkeys_parser::input::Source;
-//! use hotkeys_parser::rank::{KeyCounter, KeyRules, RankBy};
-//! use hotkeys_parser::scan::{ScanOptions, scan};
+//! use hotkeys_parser::rank::{self, RankConfig};
 //!
 //! let dir = std::env::temp_dir().join(format!("hotkeys-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
@@ -40,17 +43,17 @@
 //!     "1.2.3.4 - - [01/May/2024:10:00:02 +0000] \"GET /a HTTP/1.1\" 200 10 \"-\" \"curl\"\n",
 //! ))?;
 //!
-//! // The default rules count what a cache can serve: GET/HEAD, 200-399.
-//! let rules = KeyRules { filter: hotkeys_parser::filter::Filter::cacheable(), ..KeyRules::default() };
-//! let (counter, report) = scan(&[Source::File(log)], &ScanOptions::default(), || {
-//!     KeyCounter::new(&rules)
-//! })?;
-//! let ranking = counter.into_ranking(RankBy::Requests, 10);
+//! // The defaults count what a cache can serve (GET/HEAD, 200-399) and
+//! // keep the top 100 by requests.
+//! let config = RankConfig::new(vec![Source::File(log)]);
+//! let run = rank::run(&config)?;
+//! let list = hotkeys_parser::warm_list::build(&run, config.rules.routes.as_ref());
 //!
-//! assert_eq!(report.lines, 3);
-//! assert_eq!(report.formats[0].format, "combined");
-//! assert_eq!(&*ranking.keys[0].0, b"/a");
-//! assert_eq!(ranking.keys[0].1.requests, 2);
+//! assert_eq!(run.scan.lines, 3);
+//! assert_eq!(run.scan.formats[0].format, "combined");
+//! assert_eq!(&*run.ranking.keys[0].0, b"/a");
+//! assert_eq!(run.ranking.keys[0].1.requests, 2);
+//! assert_eq!(list.keys[0].key, "/a");
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -60,6 +63,7 @@ pub mod filter;
 mod find;
 pub mod format;
 pub mod input;
+pub mod keys;
 pub mod keytable;
 pub mod latency;
 pub mod lines;
@@ -69,3 +73,5 @@ pub mod rank;
 pub mod record;
 pub mod scan;
 pub mod time;
+pub mod warm_list;
+pub mod window;

@@ -23,17 +23,87 @@ use std::cmp::Ordering as Order;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hotkeys_contract::routes::{RouteScratch, Routes};
-
+use crate::error::ScanError;
 use crate::filter::Filter;
+use crate::input::Source;
+use crate::keys::{KeyCounts, KeyRules, KeyScratch};
 use crate::keytable::{KeyStore, KeyTable, Totals, Update};
 use crate::latency::LatencySketch;
 use crate::record::Request;
-use crate::scan::Accumulator;
+use crate::scan::{self, Accumulator, ScanOptions, ScanReport};
+use crate::window::Window;
+
+/// Everything a ranking run needs.
+#[derive(Clone, Debug)]
+pub struct RankConfig {
+    /// What to read.
+    pub inputs: Vec<Source>,
+    /// How to read it.
+    pub scan: ScanOptions,
+    /// Which requests count and how they become keys.
+    pub rules: KeyRules,
+    /// Which requests count by time.
+    pub window: Window,
+    /// Bounded-memory counting (see the module docs); `None` is exact.
+    pub memory: Option<MemoryBudget>,
+    /// What ranks a key.
+    pub by: RankBy,
+    /// Keys kept in the ranking; 0 keeps all.
+    pub top: usize,
+}
+
+impl RankConfig {
+    /// The defaults of `hotkeys rank`: cacheable requests (GET and HEAD,
+    /// 200-399), exact counts, the top 100 by requests.
+    pub fn new(inputs: Vec<Source>) -> RankConfig {
+        RankConfig {
+            inputs,
+            scan: ScanOptions::default(),
+            rules: KeyRules {
+                filter: Filter::cacheable(),
+                routes: None,
+            },
+            window: Window::default(),
+            memory: None,
+            by: RankBy::Requests,
+            top: 100,
+        }
+    }
+}
+
+/// What a ranking run found.
+#[derive(Debug)]
+pub struct RankRun {
+    /// The keys in rank order, with the counts behind them.
+    pub ranking: Ranking,
+    /// What was read: inputs, lines, formats, problems.
+    pub scan: ScanReport,
+}
+
+/// Reads the inputs and ranks their keys.
+pub fn run(config: &RankConfig) -> Result<RankRun, ScanError> {
+    let mut rules = config.rules.clone();
+    config
+        .window
+        .apply(&config.inputs, &config.scan, &mut rules.filter)?;
+    // Exact counting shares one key store between workers; bounded counting
+    // trims each worker's own table.
+    let store = KeyStore::default();
+    let (counter, scan) = scan::scan(&config.inputs, &config.scan, || match &config.memory {
+        Some(budget) => KeyCounter::bounded(&rules, budget),
+        None => KeyCounter::with_store(&rules, &store),
+    })?;
+    Ok(RankRun {
+        ranking: counter.into_ranking(config.by, config.top),
+        scan,
+    })
+}
 
 /// What ranks a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RankBy {
+    /// Requests counted.
+    #[default]
     Requests,
     /// Bytes served.
     Bytes,
@@ -50,6 +120,15 @@ impl RankBy {
         }
     }
 
+    /// The ranked metric of a key.
+    pub fn of(self, stats: &KeyStats) -> u64 {
+        match self {
+            RankBy::Requests => stats.requests,
+            RankBy::Bytes => stats.bytes,
+            RankBy::Cost => stats.cost_us,
+        }
+    }
+
     fn metric(self, t: &Totals) -> u64 {
         match self {
             RankBy::Requests => t.requests,
@@ -57,16 +136,6 @@ impl RankBy {
             RankBy::Cost => t.cost_us,
         }
     }
-}
-
-/// Which requests count and how they become keys.
-#[derive(Clone, Debug, Default)]
-pub struct KeyRules {
-    pub filter: Filter,
-    /// With routes, only requests matching a route become keys.
-    pub routes: Option<Routes>,
-    /// Bounded-memory counting (see the module docs); `None` is exact.
-    pub memory: Option<MemoryBudget>,
 }
 
 /// Memory shared by every worker's key table.
@@ -136,64 +205,48 @@ pub struct KeyStats {
     pub route: Option<(usize, Box<[u8]>)>,
 }
 
-/// Lines that did not become keys, by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyCounts {
-    /// Requests counted under a key.
-    pub matched: u64,
-    /// Valid requests the filter excluded.
-    pub filtered: u64,
-    /// Requests with no target (a request line of `-`).
-    pub no_target: u64,
-    /// With routes: requests no route matched.
-    pub unrouted: u64,
-}
-
-impl KeyCounts {
-    fn add(&mut self, other: KeyCounts) {
-        self.matched += other.matched;
-        self.filtered += other.filtered;
-        self.no_target += other.no_target;
-        self.unrouted += other.unrouted;
-    }
-}
-
 /// The accumulator behind `hotkeys rank`.
 pub struct KeyCounter<'r> {
     rules: &'r KeyRules,
+    /// Bounded-memory counting (see the module docs); `None` is exact.
+    memory: Option<&'r MemoryBudget>,
     /// This worker's keys; with a store, only those not yet moved there.
     keys: KeyTable,
     /// Where keys end up in exact counting with a shared store.
     store: Option<&'r KeyStore>,
     counts: KeyCounts,
-    route_scratch: Option<RouteScratch>,
-    key_buf: Vec<u8>,
+    scratch: KeyScratch,
     eviction: Eviction,
 }
 
 impl<'r> KeyCounter<'r> {
+    /// An exact counter with a table of its own.
     pub fn new(rules: &'r KeyRules) -> Self {
         KeyCounter {
             rules,
-            // Latency distributions grow without a bound of their own.
-            keys: if rules.memory.is_some() {
-                KeyTable::without_latency_sketches()
-            } else {
-                KeyTable::default()
-            },
+            memory: None,
+            keys: KeyTable::default(),
             store: None,
             counts: KeyCounts::default(),
-            route_scratch: rules.routes.as_ref().map(Routes::scratch),
-            key_buf: Vec::new(),
+            scratch: rules.scratch(),
             eviction: Eviction::default(),
         }
     }
 
+    /// A counter that stays within `budget`, shared by all workers; counts
+    /// become estimates once the keys no longer fit.
+    pub fn bounded(rules: &'r KeyRules, budget: &'r MemoryBudget) -> Self {
+        KeyCounter {
+            memory: Some(budget),
+            // Latency distributions grow without a bound of their own.
+            keys: KeyTable::without_latency_sketches(),
+            ..KeyCounter::new(rules)
+        }
+    }
+
     /// An exact counter that moves its keys into `store`, shared by all
-    /// workers, once its table holds too many (see [`KeyStore`]). Not for
-    /// bounded-memory rules, which trim each worker's table instead.
+    /// workers, once its table holds too many (see [`KeyStore`]).
     pub fn with_store(rules: &'r KeyRules, store: &'r KeyStore) -> Self {
-        debug_assert!(rules.memory.is_none());
         KeyCounter {
             keys: store.local_table(),
             store: Some(store),
@@ -216,7 +269,7 @@ impl<'r> KeyCounter<'r> {
     /// Tells the shared budget what this table holds, and trims the table
     /// when all tables together are over the mark.
     fn check_memory(&mut self) {
-        let Some(budget) = &self.rules.memory else {
+        let Some(budget) = self.memory else {
             return;
         };
         let now = self.keys.memory_bytes();
@@ -234,7 +287,7 @@ impl<'r> KeyCounter<'r> {
     }
 
     fn check_memory_after_evict(&mut self) {
-        let Some(budget) = &self.rules.memory else {
+        let Some(budget) = self.memory else {
             return;
         };
         let now = self.keys.memory_bytes();
@@ -294,7 +347,7 @@ impl<'r> KeyCounter<'r> {
     /// Ranks the keys by `by` (ties broken by key bytes, so the order is
     /// the same on every run) and keeps the first `top` (0 = all).
     pub fn into_ranking(mut self, by: RankBy, top: usize) -> Ranking {
-        if self.rules.memory.is_some() {
+        if self.memory.is_some() {
             self.settle();
         }
         self.keys.flush();
@@ -365,44 +418,26 @@ impl<'r> KeyCounter<'r> {
 
 impl Accumulator for KeyCounter<'_> {
     fn add(&mut self, r: &Request<'_>) {
-        let Some(target) = r.target else {
-            self.counts.no_target += 1;
-            return;
-        };
-        if !self.rules.filter.accepts(r) {
-            self.counts.filtered += 1;
-            return;
-        }
-        let route = match (&self.rules.routes, &mut self.route_scratch) {
-            (Some(routes), Some(scratch)) => {
-                match routes.resolve(r.method, target, scratch, &mut self.key_buf) {
-                    Some(route) => Some(route),
-                    None => {
-                        self.counts.unrouted += 1;
-                        return;
-                    }
-                }
+        let keyed = match self.rules.key_of(r, &mut self.scratch) {
+            Ok(keyed) => keyed,
+            Err(why) => {
+                self.counts.skip(why);
+                return;
             }
-            _ => None,
         };
         self.counts.matched += 1;
-        let key: &[u8] = if route.is_some() {
-            &self.key_buf
-        } else {
-            target
-        };
         self.keys.add(
-            key,
+            keyed.key,
             Update {
                 bytes: r.bytes.unwrap_or(0),
                 latency_us: r.latency_us(),
-                route: route.map(|route| (route, target)),
+                route: keyed.route.map(|route| (route, keyed.target)),
             },
         );
         self.eviction.since_check += 1;
         if self.eviction.since_check >= CHECK_EVERY {
             self.eviction.since_check = 0;
-            if self.rules.memory.is_some() {
+            if self.memory.is_some() {
                 self.check_memory();
             } else if self.store.is_some() && self.keys.id_count() > LOCAL_KEYS {
                 self.move_to_store();
@@ -422,7 +457,7 @@ impl Accumulator for KeyCounter<'_> {
             self.counts.add(other.counts);
             return;
         }
-        if self.rules.memory.is_some() {
+        if self.memory.is_some() {
             // A key missing from one table may have been dropped there with
             // up to that table's floor: count it in, as estimate and error.
             self.settle();
@@ -441,7 +476,7 @@ impl Accumulator for KeyCounter<'_> {
         let released = other.eviction.reported;
         self.counts.add(other.counts);
         self.keys.merge(other.keys);
-        if let Some(budget) = &self.rules.memory {
+        if let Some(budget) = self.memory {
             budget.used.fetch_sub(released, Ordering::Relaxed);
             self.eviction.survivors = self.keys.len();
             self.check_memory();
@@ -467,6 +502,8 @@ pub struct Ranking {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::Filter;
+    use hotkeys_contract::routes::Routes;
 
     fn get<'a>(target: &'a [u8], bytes: u64, latency: Option<u64>) -> Request<'a> {
         Request {
@@ -632,11 +669,11 @@ mod tests {
     }
 
     fn count_bounded(stream: &[Vec<u8>], limit: usize, workers: usize) -> Ranking {
-        let rules = KeyRules {
-            memory: Some(MemoryBudget::new(limit)),
-            ..KeyRules::default()
-        };
-        let mut counters: Vec<KeyCounter> = (0..workers).map(|_| KeyCounter::new(&rules)).collect();
+        let rules = KeyRules::default();
+        let budget = MemoryBudget::new(limit);
+        let mut counters: Vec<KeyCounter> = (0..workers)
+            .map(|_| KeyCounter::bounded(&rules, &budget))
+            .collect();
         for (i, t) in stream.iter().enumerate() {
             counters[i % workers].add(&get(t, 1, Some(5)));
         }
