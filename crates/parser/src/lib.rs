@@ -7,9 +7,9 @@
 //!   their own tolerant scanner; `auto` detects the format of each input.
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
-//! * [`lines`]: line splitting with bounded memory, whatever the input;
-//!   [`mapped`]: large plain files read through a memory map, safe against
-//!   the file shrinking underneath.
+//! * [`lines`]: line splitting with bounded memory, whatever the input.
+//!   Large plain files are read through a memory map instead (a private
+//!   module), safe against the file shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
 //! * [`filter`] and [`rank`]: which requests count, how they become keys
@@ -63,7 +63,7 @@ pub mod input;
 pub mod keytable;
 pub mod latency;
 pub mod lines;
-pub mod mapped;
+mod mapped;
 mod prefetch;
 pub mod rank;
 pub mod record;
