@@ -8,8 +8,8 @@
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
 //! * [`lines`]: line splitting with bounded memory, whatever the input.
-//!   Large plain files are read through a memory map instead (a private
-//!   module), safe against the file shrinking underneath.
+//!   On Unix, large plain files are read through a memory map instead (a
+//!   private module), safe against the file shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
 //! * [`filter`] and [`rank`]: which requests count, how they become keys
@@ -63,6 +63,10 @@ pub mod input;
 pub mod keytable;
 pub mod latency;
 pub mod lines;
+// Built on POSIX mmap and a SIGBUS handler. Elsewhere the scanner reads
+// every range of a large file with read calls, as it does on Unix for a
+// file that cannot be mapped.
+#[cfg(unix)]
 mod mapped;
 mod prefetch;
 pub mod rank;

@@ -27,6 +27,7 @@ use crate::format::json::JsonFields;
 use crate::format::{FormatChoice, LogFormat};
 use crate::input::{self, Compression, CountingReader, Source};
 use crate::lines::{Line, LineReader, LineSource};
+#[cfg(unix)]
 use crate::mapped::FileMap;
 use crate::record::Request;
 
@@ -321,10 +322,12 @@ const HEAD_SIZE: usize = 64 * 1024;
 
 enum TaskKind {
     /// Lines starting in `[start, end)` of a plain file, read through
-    /// `map` (shared by the file's ranges) when the file could be mapped.
+    /// `map` (shared by the file's ranges) when the file could be mapped,
+    /// with read calls otherwise.
     Range {
         start: u64,
         end: u64,
+        #[cfg(unix)]
         map: Option<Arc<FileMap>>,
     },
     /// A whole input, read sequentially (decompressing as needed). `head`
@@ -417,6 +420,7 @@ fn plan(
                 continue;
             }
         };
+        #[cfg(unix)]
         // SAFETY: `size` is the file's size read from this descriptor just
         // now; the scanner never writes to the files it reads, and nothing
         // in the workspace sets a SIGBUS action or touches the map's pages.
@@ -431,6 +435,7 @@ fn plan(
                 kind: TaskKind::Range {
                     start,
                     end,
+                    #[cfg(unix)]
                     map: map.clone(),
                 },
                 format: Some(format.clone()),
@@ -517,7 +522,12 @@ fn run_task<A: Accumulator>(
     let progress = options.progress.as_deref();
     let source = &sources[task.source];
     match task.kind {
-        TaskKind::Range { start, end, map } => {
+        TaskKind::Range {
+            start,
+            end,
+            #[cfg(unix)]
+            map,
+        } => {
             outcome.range_start = start;
             let format = task.format.expect("ranges are planned with a format");
             if start == 0 {
@@ -528,6 +538,7 @@ fn run_task<A: Accumulator>(
                 });
             }
             let from = start.saturating_sub(1);
+            #[cfg(unix)]
             if let Some(mut lines) = map
                 .as_deref()
                 .and_then(|m| m.lines(from, end, options.max_line, progress))
