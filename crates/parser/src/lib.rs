@@ -8,8 +8,9 @@
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
 //! * [`lines`]: line splitting with bounded memory, whatever the input.
-//!   On Unix, large plain files are read through a memory map instead (a
-//!   private module), safe against the file shrinking underneath.
+//!   On Unix, large plain files are read through a memory map instead
+//!   (unless [`scan::ScanOptions::mmap`] is off), safe against the file
+//!   shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
 //! * [`filter`] and [`rank`]: which requests count, how they become keys
