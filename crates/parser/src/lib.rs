@@ -7,9 +7,10 @@
 //!   their own tolerant scanner; `auto` detects the format of each input.
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
-//! * [`lines`]: line splitting with bounded memory, whatever the input;
-//!   [`mapped`]: large plain files read through a memory map, safe against
-//!   the file shrinking underneath.
+//! * [`lines`]: line splitting with bounded memory, whatever the input.
+//!   On Unix, large plain files are read through a memory map instead
+//!   (unless [`scan::ScanOptions::mmap`] is off), safe against the file
+//!   shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
 //! * [`filter`] and [`keys`]: which requests count and how each becomes a
@@ -67,7 +68,11 @@ pub mod keys;
 pub mod keytable;
 pub mod latency;
 pub mod lines;
-pub mod mapped;
+// Built on POSIX mmap and a SIGBUS handler. Elsewhere the scanner reads
+// every range of a large file with read calls, as it does on Unix for a
+// file that cannot be mapped.
+#[cfg(unix)]
+mod mapped;
 mod prefetch;
 pub mod rank;
 pub mod record;

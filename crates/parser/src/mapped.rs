@@ -34,16 +34,45 @@ pub struct FileMap {
     len: usize,
 }
 
-// SAFETY: the mapping is read-only and owned by this value; sharing or
-// sending it shares or sends nothing but immutable bytes.
+// SAFETY: the mapping is read-only and owned by this value; sending it to
+// another thread moves nothing but the address of immutable bytes, and
+// `Drop` unmaps it from whichever thread holds it last.
 unsafe impl Send for FileMap {}
+// SAFETY: `&FileMap` only reads the mapping; every mutable state of a read
+// (position, guard span) lives in `MappedLines`, one per reader.
 unsafe impl Sync for FileMap {}
 
 impl FileMap {
     /// Maps `len` bytes of `file` (its size when planned). `None` when the
     /// file cannot be mapped (a pipe, a file system without mmap, a 32-bit
-    /// address space): the caller reads it instead.
-    pub fn new(file: &File, len: u64) -> Option<FileMap> {
+    /// address space) or the SIGBUS guard cannot be installed: the caller
+    /// reads it instead.
+    ///
+    /// # Safety
+    ///
+    /// The map hands out `&[u8]` over the file's pages, and Rust assumes
+    /// that bytes behind a `&[u8]` do not change while it lives. So, for as
+    /// long as the returned map lives, the caller must make sure that:
+    ///
+    /// * `len` is at most the file's size now (bytes past the end of the
+    ///   file are not log text);
+    /// * nothing changes the first `len` bytes of the file in place: this
+    ///   process writes to them through no descriptor and no other map, and
+    ///   the file is one that others only append to or truncate (a log),
+    ///   never one rewritten in place. Appending is harmless: bytes past
+    ///   `len` are not mapped;
+    /// * nothing in the process replaces the SIGBUS action installed here or
+    ///   unmaps, remaps or `mprotect`s any part of the map.
+    ///
+    /// Reading the file through other descriptors meanwhile is fine.
+    ///
+    /// The file shrinking under the map (logrotate's `copytruncate`) is the
+    /// one change tolerated, and only because of the SIGBUS guard (see the
+    /// module docs): bytes cut off read as zeros instead of the process
+    /// being killed, and the reader fails at its next line once it has
+    /// touched a vanished page. Without that guard a truncation would end
+    /// the process.
+    pub unsafe fn new(file: &File, len: u64) -> Option<FileMap> {
         let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
         install_handler()?;
         // SAFETY: a fresh read-only shared mapping of a file we hold open;
@@ -242,9 +271,11 @@ fn unregister(index: usize) {
 
 fn page_size() -> usize {
     static PAGE: OnceLock<usize> = OnceLock::new();
-    // SAFETY: sysconf has no preconditions.
     *PAGE.get_or_init(|| {
-        usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+        // SAFETY: sysconf has no preconditions; an unknown name is an
+        // error return (-1), which falls back to 4096 here.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size).unwrap_or(4096)
     })
 }
 
@@ -340,11 +371,15 @@ mod tests {
     use crate::lines::{LineReader, drain};
     use std::io::Write;
 
-    fn mapped_file(text: &[u8]) -> (tempfile::NamedTempFile, File) {
+    /// A temporary file holding `text`, and a map of all of it.
+    fn mapped_file(text: &[u8]) -> (tempfile::NamedTempFile, FileMap) {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(text).unwrap();
         let reader = File::open(file.path()).unwrap();
-        (file, reader)
+        // SAFETY: the file holds exactly `text` and no test writes to it
+        // again; the one that truncates it tests the tolerated change.
+        let map = unsafe { FileMap::new(&reader, text.len() as u64) }.unwrap();
+        (file, map)
     }
 
     #[test]
@@ -357,8 +392,7 @@ mod tests {
             b"abcde",
         ];
         for text in texts {
-            let (_path, file) = mapped_file(text);
-            let map = FileMap::new(&file, text.len() as u64).unwrap();
+            let (_path, map) = mapped_file(text);
             for max_line in [4, 5, 64] {
                 let got = drain(&mut map.lines(0, text.len() as u64, max_line, None).unwrap());
                 let want = drain(&mut LineReader::new(text, max_line, 0));
@@ -366,8 +400,7 @@ mod tests {
             }
         }
         let text = b"a\n\nbc\r\nlong line here\nd";
-        let (_path, file) = mapped_file(text);
-        let map = FileMap::new(&file, text.len() as u64).unwrap();
+        let (_path, map) = mapped_file(text);
         // A range owns the lines that start in it; the last may run past it.
         let got = drain(&mut map.lines(1, 7, 4, None).unwrap()).unwrap();
         assert_eq!(
@@ -383,8 +416,7 @@ mod tests {
     #[test]
     fn progress_counts_every_byte_once() {
         let text: Vec<u8> = b"0123456789\n".repeat(1_000_000);
-        let (_path, file) = mapped_file(&text);
-        let map = FileMap::new(&file, text.len() as u64).unwrap();
+        let (_path, map) = mapped_file(&text);
         let progress = AtomicU64::new(0);
         let mut lines = map
             .lines(0, text.len() as u64, 64, Some(&progress))
@@ -402,8 +434,7 @@ mod tests {
             text.extend_from_slice(&line);
             text.push(b'\n');
         }
-        let (path, file) = mapped_file(&text);
-        let map = FileMap::new(&file, text.len() as u64).unwrap();
+        let (path, map) = mapped_file(&text);
         let mut lines = map.lines(0, text.len() as u64, 1 << 20, None).unwrap();
         // The first page is read, then the file loses all but two pages.
         let mut read = 0;
@@ -432,8 +463,7 @@ mod tests {
         assert!(error.to_string().contains("vanished"), "{error}");
         assert!(read >= 2 * page / 100 - 1, "lines before the cut: {read}");
         // Other maps are unaffected.
-        let (_other_path, other_file) = mapped_file(b"ok\n");
-        let other = FileMap::new(&other_file, 3).unwrap();
+        let (_other_path, other) = mapped_file(b"ok\n");
         let got = drain(&mut other.lines(0, 3, 16, None).unwrap()).unwrap();
         assert_eq!(got, vec![(0, Some(b"ok".to_vec()))]);
     }

@@ -27,6 +27,7 @@ use crate::format::json::JsonFields;
 use crate::format::{FormatChoice, LogFormat};
 use crate::input::{self, Compression, CountingReader, Source};
 use crate::lines::{Line, LineReader, LineSource};
+#[cfg(unix)]
 use crate::mapped::FileMap;
 use crate::record::Request;
 
@@ -67,6 +68,14 @@ pub struct ScanOptions {
     /// Incremented with every input byte read (compressed bytes for
     /// compressed inputs), for a progress bar.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Read large plain files through a memory map (on Unix; elsewhere
+    /// files are always read). When false, plain files are read with
+    /// read(2) and never mapped: for file systems where a map is unsafe or
+    /// slow, such as network file systems, or to keep the scan from
+    /// installing its process-wide SIGBUS handler. The results are the
+    /// same, except for a file truncated while it is read: through a map
+    /// that is reported as a problem; read, the file just ends early.
+    pub mmap: bool,
 }
 
 impl Default for ScanOptions {
@@ -80,6 +89,7 @@ impl Default for ScanOptions {
             strict: false,
             max_samples: 5,
             progress: None,
+            mmap: true,
         }
     }
 }
@@ -321,10 +331,12 @@ const HEAD_SIZE: usize = 64 * 1024;
 
 enum TaskKind {
     /// Lines starting in `[start, end)` of a plain file, read through
-    /// `map` (shared by the file's ranges) when the file could be mapped.
+    /// `map` (shared by the file's ranges) when the file could be mapped,
+    /// with read calls otherwise.
     Range {
         start: u64,
         end: u64,
+        #[cfg(unix)]
         map: Option<Arc<FileMap>>,
     },
     /// A whole input, read sequentially (decompressing as needed). `head`
@@ -417,7 +429,17 @@ fn plan(
                 continue;
             }
         };
-        let map = FileMap::new(&file, size).map(Arc::new);
+        #[cfg(unix)]
+        let map = if options.mmap {
+            // SAFETY: `size` is the file's size read from this descriptor
+            // just now; the scanner never writes to the files it reads, and
+            // nothing in the workspace sets a SIGBUS action or touches the
+            // map's pages. Logs are appended to and cut by rotation, not
+            // rewritten in place; the cut is what the map's guard is for.
+            unsafe { FileMap::new(&file, size) }.map(Arc::new)
+        } else {
+            None
+        };
         let mut start = 0;
         while start < size {
             let end = (start + chunk_size).min(size);
@@ -426,6 +448,7 @@ fn plan(
                 kind: TaskKind::Range {
                     start,
                     end,
+                    #[cfg(unix)]
                     map: map.clone(),
                 },
                 format: Some(format.clone()),
@@ -512,7 +535,12 @@ fn run_task<A: Accumulator>(
     let progress = options.progress.as_deref();
     let source = &sources[task.source];
     match task.kind {
-        TaskKind::Range { start, end, map } => {
+        TaskKind::Range {
+            start,
+            end,
+            #[cfg(unix)]
+            map,
+        } => {
             outcome.range_start = start;
             let format = task.format.expect("ranges are planned with a format");
             if start == 0 {
@@ -523,6 +551,7 @@ fn run_task<A: Accumulator>(
                 });
             }
             let from = start.saturating_sub(1);
+            #[cfg(unix)]
             if let Some(mut lines) = map
                 .as_deref()
                 .and_then(|m| m.lines(from, end, options.max_line, progress))
@@ -821,14 +850,18 @@ mod tests {
         );
         for chunk in [1u64, 7, 100, 4096, 50_000] {
             for threads in [1, 2, 3] {
-                let options = ScanOptions {
-                    threads,
-                    chunk_size: chunk,
-                    ..ScanOptions::default()
-                };
-                let got = run(&sources, &options);
-                assert_eq!(got.0.0, whole.0.0, "chunk {chunk} threads {threads}");
-                assert_eq!(got.1, whole.1, "chunk {chunk} threads {threads}");
+                for mmap in [true, false] {
+                    let options = ScanOptions {
+                        threads,
+                        chunk_size: chunk,
+                        mmap,
+                        ..ScanOptions::default()
+                    };
+                    let got = run(&sources, &options);
+                    let case = format!("chunk {chunk} threads {threads} mmap {mmap}");
+                    assert_eq!(got.0.0, whole.0.0, "{case}");
+                    assert_eq!(got.1, whole.1, "{case}");
+                }
             }
         }
         assert_eq!(whole.1.bytes_read, text.len() as u64);
@@ -936,6 +969,58 @@ mod tests {
         assert!(matches!(err, ScanError::Strict { line: 2, .. }), "{err}");
     }
 
+    /// Cuts a file to nothing when it sees its first request.
+    struct Truncates(Option<PathBuf>);
+
+    impl Accumulator for Truncates {
+        fn add(&mut self, _: &Request<'_>) {
+            if let Some(path) = self.0.take() {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+            }
+        }
+        fn merge(&mut self, _: Self) {}
+    }
+
+    /// Tells whether ranges are mapped by what a map alone does: a file cut
+    /// while it is read is reported as vanished through a map, and just
+    /// ends early when read.
+    #[test]
+    fn mmap_off_reads_ranges_instead_of_mapping_them() {
+        let text: String = (0..20_000).map(line).collect();
+        for mmap in [true, false] {
+            let path = temp_file(&format!("cut-while-read-{mmap}.log"), text.as_bytes());
+            let options = ScanOptions {
+                threads: 1,
+                chunk_size: 64 << 10,
+                mmap,
+                ..ScanOptions::default()
+            };
+            let cut = path.clone();
+            let (_, report) = scan(&[Source::File(path)], &options, || {
+                Truncates(Some(cut.clone()))
+            })
+            .unwrap();
+            assert!(
+                report.lines > 0 && report.lines < 20_000,
+                "{}",
+                report.lines
+            );
+            if mmap && cfg!(unix) {
+                assert!(!report.problems.is_empty(), "the cut went unnoticed");
+                for p in &report.problems {
+                    assert!(p.message.contains("vanished"), "{}", p.message);
+                }
+            } else {
+                assert_eq!(report.problems, [], "mmap {mmap}");
+            }
+        }
+    }
+
     mod property {
         use super::*;
         use proptest::prelude::*;
@@ -959,7 +1044,8 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(48))]
-            /// Any chunking and thread count gives exactly the serial result.
+            /// Any chunking and thread count gives exactly the serial result,
+            /// whether ranges are mapped or read.
             #[test]
             fn chunking_never_changes_the_result(
                 lines in proptest::collection::vec(arbitrary_line(), 1..120),
@@ -979,9 +1065,12 @@ mod tests {
                     ..ScanOptions::default()
                 };
                 let serial = run(&sources, &ScanOptions { threads: 1, chunk_size: u64::MAX, ..base.clone() });
-                let parallel = run(&sources, &ScanOptions { threads, chunk_size: chunk, ..base });
-                prop_assert_eq!(&parallel.0.0, &serial.0.0);
-                prop_assert_eq!(&parallel.1, &serial.1);
+                let mapped = run(&sources, &ScanOptions { threads, chunk_size: chunk, ..base.clone() });
+                let read = run(&sources, &ScanOptions { threads, chunk_size: chunk, mmap: false, ..base });
+                prop_assert_eq!(&mapped.0.0, &serial.0.0);
+                prop_assert_eq!(&mapped.1, &serial.1);
+                prop_assert_eq!(&read.0.0, &serial.0.0);
+                prop_assert_eq!(&read.1, &serial.1);
                 prop_assert_eq!(serial.1.lines, lines.len() as u64 - u64::from(!final_newline && lines.last().is_some_and(|l| l.is_empty())));
             }
         }
