@@ -581,23 +581,25 @@ fn html_escapes_keys_from_the_log() {
     );
 }
 
-/// Renders the report in headless Chromium, when it is installed
-/// (`scripts/test` installs it), and checks a real picture came out.
+/// Renders the report in headless Chromium and checks a real picture came
+/// out. Without Chromium the test fails: a rendering check that passes
+/// unchecked would hide a broken report.
 #[test]
 fn html_renders_in_headless_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }) else {
-        eprintln!(
-            "chromium is not installed: HTML rendering not checked (scripts/test installs it)"
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .expect(
+            "this test needs chromium to render the HTML report; \
+             scripts/test installs it (apt-get install chromium)",
         );
-        return;
-    };
     let dir = scratch();
     let (html, _) = sample_html(dir.path());
     let png = dir.path().join("report.png");
