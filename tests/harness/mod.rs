@@ -9,9 +9,10 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hotkeys_loggen::{Config, Truth, generate};
+use hotkeys_testkit::wait_until;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hotkeys");
@@ -115,21 +116,20 @@ pub fn finish(mut child: Child, limit: Duration) -> Out {
         let _ = stderr.read_to_end(&mut s);
         s
     });
-    let end = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for hotkeys") {
-            break status;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = err_reader.join().unwrap_or_default();
-            panic!(
-                "hotkeys did not finish within {limit:?}; stderr:\n{}",
-                String::from_utf8_lossy(&err)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    // Still None after the wait: the limit passed with hotkeys running.
+    let mut status = None;
+    wait_until(limit, || {
+        status = child.try_wait().expect("wait for hotkeys");
+        status.is_some()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let err = err_reader.join().unwrap_or_default();
+        panic!(
+            "hotkeys did not finish within {limit:?}; stderr:\n{}",
+            String::from_utf8_lossy(&err)
+        );
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
