@@ -5,16 +5,20 @@
 //! (`Truth`), computed by parsing the generated lines here, or produced by
 //! `awk | sort | uniq -c`.
 
+mod harness;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-use hotkeys_loggen::{Config, Format, Truth, generate};
+use harness::{
+    Out, expect_code, fixture, generated, hotkeys, json, sample_logs, scratch, subcommand, u64_at,
+    without_generated_at, write,
+};
+use hotkeys_loggen::{Config, Format, Truth};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hotkeys");
 
 /// Key bytes → requests. Ordered so that a failing comparison prints
 /// readable, stable diffs.
@@ -23,72 +27,13 @@ type Counts = BTreeMap<Vec<u8>, u64>;
 // ---------------------------------------------------------------------------
 // Helpers
 
-struct Out {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Out {
-    fn stdout_text(&self) -> &str {
-        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
-    }
-}
-
-/// Runs `hotkeys ARGS`, feeding `stdin` if given. Without `stdin`, stdin is
-/// /dev/null: never the test harness's terminal, whose presence would change
-/// how hotkeys treats a missing input list.
-fn hotkeys(args: &[&dyn AsRef<OsStr>], stdin: Option<&[u8]>) -> Out {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args.iter().map(|a| a.as_ref()))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn hotkeys");
-    // Written from a thread: a large input would otherwise deadlock against
-    // hotkeys filling its stdout pipe.
-    let feeder = stdin.map(|bytes| {
-        let mut pipe = child.stdin.take().expect("stdin piped");
-        let bytes = bytes.to_vec();
-        std::thread::spawn(move || {
-            // hotkeys may stop reading early (usage error): a broken pipe
-            // is then expected and the exit code tells the story.
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let output = child.wait_with_output().expect("wait for hotkeys");
-    if let Some(f) = feeder {
-        f.join().expect("stdin feeder");
-    }
-    Out {
-        code: output
-            .status
-            .code()
-            .expect("hotkeys exited, not killed by a signal"),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// `hotkeys rank ARGS`.
 fn rank(args: &[&dyn AsRef<OsStr>]) -> Out {
     rank_stdin(args, None)
 }
 
 fn rank_stdin(args: &[&dyn AsRef<OsStr>], stdin: Option<&[u8]>) -> Out {
-    let mut all: Vec<&dyn AsRef<OsStr>> = vec![&"rank"];
-    all.extend_from_slice(args);
-    hotkeys(&all, stdin)
-}
-
-/// Asserts the exit code, showing stderr when it is not the expected one.
-#[track_caller]
-fn expect_code(out: &Out, code: i32) {
-    assert_eq!(out.code, code, "exit code; stderr:\n{}", out.stderr);
+    subcommand("rank", args, stdin)
 }
 
 /// Runs `hotkeys rank ARGS --format json --top 0`, asserts exit 0, and
@@ -103,20 +48,8 @@ fn rank_json(args: &[&dyn AsRef<OsStr>]) -> Value {
 }
 
 #[track_caller]
-fn json(out: &Out) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            out.stderr
-        )
-    })
-}
-
 fn stat(doc: &Value, name: &str) -> u64 {
-    doc["stats"][name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("stats.{name} missing or not an integer in {}", doc["stats"]))
+    u64_at(doc, &format!("/stats/{name}"))
 }
 
 fn entries(doc: &Value) -> &Vec<Value> {
@@ -166,16 +99,6 @@ fn entry<'a>(doc: &'a Value, key: &[u8]) -> &'a Value {
         })
 }
 
-/// The document minus the one field that legitimately differs between runs.
-fn without_generated_at(mut doc: Value) -> Value {
-    let removed = doc
-        .as_object_mut()
-        .expect("document is an object")
-        .remove("generated_at");
-    assert!(removed.is_some(), "generated_at missing");
-    doc
-}
-
 fn counts(pairs: &[(&[u8], u64)]) -> Counts {
     pairs.iter().map(|(k, n)| (k.to_vec(), *n)).collect()
 }
@@ -207,27 +130,8 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
-
 fn hostile() -> PathBuf {
     fixture("hostile.log")
-}
-
-fn generated(config: &Config) -> (Vec<u8>, Truth) {
-    let mut log = Vec::new();
-    let mut truth = Truth::new();
-    generate(config, &mut log, Some(&mut truth)).expect("generate a log");
-    (log, truth)
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write a temp file");
-    path
 }
 
 /// gzip with one member per part: `zcat` and every conforming reader see
@@ -382,7 +286,7 @@ fn bytes_read_is_the_size_of_the_input() {
     let doc = rank_json(&[&hostile(), &"--all"]);
     assert_eq!(stat(&doc, "bytes_read"), size);
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let mut log = std::fs::read(hostile()).unwrap();
     log.push(b'\n');
     let path = write(dir.path(), "terminated.log", &log);
@@ -452,7 +356,7 @@ fn table_output_escapes_what_a_terminal_would_obey() {
 
 #[test]
 fn too_long_lines_are_skipped_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let mut log = std::fs::read(hostile()).unwrap();
     // hostile.log ends without a newline; finish its last line first.
     if !log.ends_with(b"\n") {
@@ -519,7 +423,7 @@ struct RotatedSet {
 
 fn write_rotated_set(gz_cut: Option<f64>) -> RotatedSet {
     let parts: Vec<Vec<u8>> = rotated_parts().into_iter().map(|(log, _)| log).collect();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let mut gz = gzip_members(&parts[2], 2);
     if let Some(fraction) = gz_cut {
         gz.truncate((gz.len() as f64 * fraction) as usize);
@@ -540,7 +444,7 @@ fn write_rotated_set(gz_cut: Option<f64>) -> RotatedSet {
 #[test]
 fn rotated_compressed_set_counts_like_its_concatenation() {
     let set = write_rotated_set(None);
-    let all = tempfile::tempdir().unwrap();
+    let all = scratch();
     let concat = write(all.path(), "all.log", &set.parts.concat());
 
     let plain = rank_json(&[&concat, &"--all"]);
@@ -564,7 +468,7 @@ fn rotated_compressed_set_counts_like_its_concatenation() {
     assert_eq!(stat(&from_dir, "lines"), 80_000);
 
     // Compression is recognised from the content, not the name.
-    let renamed = tempfile::tempdir().unwrap();
+    let renamed = scratch();
     let gz_without_suffix = write(
         renamed.path(),
         "access.log.2",
@@ -627,7 +531,7 @@ fn truncated_gzip_is_partial_and_keeps_what_it_could_read() {
 
 #[test]
 fn missing_input_file_is_partial_and_the_rest_is_counted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, _) = generated(&Config {
         lines: 2_000,
         keys: 300,
@@ -666,7 +570,7 @@ fn missing_input_file_is_partial_and_the_rest_is_counted() {
 
 #[test]
 fn stdin_plain_gzip_and_implicit_read_like_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, _) = generated(&Config {
         lines: 5_000,
         keys: 500,
@@ -702,7 +606,7 @@ fn stdin_plain_gzip_and_implicit_read_like_the_file() {
 
 #[test]
 fn counts_agree_with_awk_sort_uniq() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, _) = generated(&Config {
         lines: 100_000,
         keys: 5_000,
@@ -765,7 +669,7 @@ fn counts_agree_with_awk_sort_uniq() {
 
 #[test]
 fn default_filter_counts_equal_the_generators_truth() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, truth) = generated(&Config {
         lines: 60_000,
         keys: 3_000,
@@ -793,7 +697,7 @@ fn default_filter_counts_equal_the_generators_truth() {
 
 #[test]
 fn threads_and_chunk_size_never_change_the_output() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     // Timed lines, so latency histograms are merged across workers too.
     let (log, _) = generated(&Config {
         lines: 24_000,
@@ -830,7 +734,7 @@ const NGINX_TIMED_FORMAT: &str = "$remote_addr - $remote_user [$time_local] \"$r
 
 #[test]
 fn nginx_custom_format_sums_request_time_as_cost() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let mut log = String::new();
     for i in 0..5 {
         log.push_str(&format!(
@@ -857,7 +761,7 @@ fn nginx_custom_format_sums_request_time_as_cost() {
 
 #[test]
 fn apache_custom_format_reads_microseconds() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let log = "198.51.100.1 - frank [01/May/2024:10:00:00 +0200] \"GET /apache/page HTTP/1.1\" 200 2326 2500\n\
                198.51.100.2 - - [01/May/2024:10:00:01 +0200] \"GET /apache/page HTTP/1.1\" 304 - 1500\n";
     let path = write(dir.path(), "apache.log", log.as_bytes());
@@ -875,7 +779,7 @@ fn apache_custom_format_reads_microseconds() {
 
 #[test]
 fn common_and_vcombined_formats() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let common = "1.2.3.4 - - [01/May/2024:10:00:00 +0000] \"GET /common HTTP/1.1\" 200 10\n\
                   1.2.3.4 - - [01/May/2024:10:00:01 +0000] \"GET /common HTTP/1.1\" 200 10\n\
                   1.2.3.5 - bob [01/May/2024:10:00:02 +0000] \"GET /c2 HTTP/1.0\" 304 -\n";
@@ -911,7 +815,7 @@ fn common_and_vcombined_formats() {
 
 #[test]
 fn auto_detection_names_the_format() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, _) = generated(&Config {
         lines: 200,
         keys: 50,
@@ -948,7 +852,7 @@ fn auto_detection_names_the_format() {
 
 #[test]
 fn nginx_escape_json_lines() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     // nginx's escape=json: quotes and backslashes escaped, control bytes
     // as \u00XX; the key is the request target after JSON unescaping.
     let log = concat!(
@@ -993,7 +897,7 @@ fn nginx_escape_json_lines() {
 
 #[test]
 fn nginx_escape_default_json_line_decodes_hex_escapes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     // escape=default writes `"` and bytes >= 0x7f as \xHH, which is not
     // JSON; the key must be the bytes nginx escaped, not the escape text.
     let line = br#"{"time_iso8601":"2024-05-01T10:00:00+00:00","request":"GET /caf\xC3\xA9?q=\x22a\x22 HTTP/1.1","status":200,"body_bytes_sent":5,"request_time":"0.010"}"#;
@@ -1014,7 +918,7 @@ fn nginx_escape_default_json_line_decodes_hex_escapes() {
 
 #[test]
 fn caddy_access_log_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let line = r#"{"level":"info","ts":1714521601.5,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"::1","proto":"HTTP/2.0","method":"GET","host":"shop.example","uri":"/api/p/1?x=2","headers":{"User-Agent":["curl"]}},"duration":0.0123,"size":512,"status":200}"#;
     let path = write(dir.path(), "caddy.log", format!("{line}\n").as_bytes());
     for format in ["json", "caddy", "auto"] {
@@ -1080,7 +984,7 @@ fn output_formats_hold_the_same_list() {
 
     let out = rank(&[&h, &"--all", &"--top", &"0", &"--format", &"csv"]);
     expect_code(&out, 0);
-    let rows = parse_csv(out.stdout_text());
+    let rows = parse_csv(out.text());
     assert_eq!(
         rows[0].join(","),
         "rank,key,requests,bytes,cost_us,share,cumulative_share,latency_p50_us,latency_p99_us,route,origin_path,ttl,requests_min,requests_max,key_base64"
@@ -1113,7 +1017,7 @@ fn output_formats_hold_the_same_list() {
     let out = rank(&[&h, &"--all", &"--top", &"0", &"--format", &"ndjson"]);
     expect_code(&out, 0);
     let objects: Vec<Value> = out
-        .stdout_text()
+        .text()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -1135,7 +1039,7 @@ fn output_formats_hold_the_same_list() {
         &"https://cdn.example/",
     ]);
     expect_code(&out, 0);
-    let urls: Vec<&str> = out.stdout_text().lines().collect();
+    let urls: Vec<&str> = out.text().lines().collect();
     let want: Vec<String> = list
         .iter()
         .map(|e| {
@@ -1160,7 +1064,7 @@ fn output_formats_hold_the_same_list() {
 
 #[test]
 fn output_file_is_written_whole_and_stdout_stays_empty() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let h = hostile();
     let target = dir.path().join("warm.json");
     let out = rank(&[&h, &"--all", &"--format", &"json", &"-o", &target]);
@@ -1197,7 +1101,7 @@ fn output_file_is_written_whole_and_stdout_stays_empty() {
 fn output_to_a_device_or_pipe_is_written_in_place() {
     use std::os::unix::fs::FileTypeExt;
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let fifo = dir.path().join("keys.fifo");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo touches nothing else.
@@ -1244,7 +1148,7 @@ fn usage_errors_exit_1_with_a_clear_message() {
     expect_usage_error(&[&h, &"--max-line", &"10 parsecs"], &["--max-line"]);
     expect_usage_error(&[&h, &"--top", &"many"], &["--top", "many"]);
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let routes = write(
         dir.path(),
         "routes.toml",
@@ -1255,16 +1159,12 @@ fn usage_errors_exit_1_with_a_clear_message() {
         &["routes.toml", "route #2", "\"broken\"", "regex"],
     );
 
-    let out = hotkeys(&[&"--help"], None);
+    let out = hotkeys(&["--help"], None, &[]);
     expect_code(&out, 0);
-    assert!(
-        out.stdout_text().contains("Exit codes"),
-        "{}",
-        out.stdout_text()
-    );
-    let out = hotkeys(&[&"rank", &"--help"], None);
+    assert!(out.text().contains("Exit codes"), "{}", out.text());
+    let out = rank(&[&"--help"]);
     expect_code(&out, 0);
-    let help = out.stdout_text();
+    let help = out.text();
     assert!(
         help.contains("Exit codes: 0 success, 1 usage or fatal error, 2"),
         "{help}"
@@ -1292,7 +1192,7 @@ fn json_field_errors_name_the_option() {
 
 #[test]
 fn routes_turn_targets_into_keys() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let routes = write(
         dir.path(),
         "routes.toml",
@@ -1372,7 +1272,7 @@ fn window_counts(timed: &[(i64, Vec<u8>)], keep: impl Fn(i64) -> bool) -> Counts
 
 #[test]
 fn time_windows_count_exactly_the_lines_inside() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     let (log, timed) = four_days();
     let path = write(dir.path(), "access.log", &log);
     let newest = timed.iter().map(|(t, _)| *t).max().unwrap();
@@ -1414,13 +1314,13 @@ fn time_windows_count_exactly_the_lines_inside() {
 
 #[test]
 fn sample_logs_rank_cleanly() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../sample-logs"));
-    let files = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    let dir = sample_logs();
+    let files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
     assert!(files > 0, "{} is empty or missing", dir.display());
 
     let out = rank(&[&dir]);
     expect_code(&out, 0);
-    let table = out.stdout_text();
+    let table = out.text();
     assert!(
         table.lines().next().unwrap_or("").contains("KEY"),
         "{table}"
@@ -1435,7 +1335,7 @@ fn sample_logs_rank_cleanly() {
 
 #[test]
 fn max_memory_keeps_true_counts_within_the_reported_bounds() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch();
     // The long tail of 120k keys needs far more than 4 MiB of tables; the
     // hot keys still stand out.
     let (log, truth) = generated(&Config {

@@ -5,73 +5,26 @@
 //! `hotkeys rank` (tested on its own against awk), a direct LRU simulation
 //! written here, or the input written by hand.
 
+mod harness;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use hotkeys_loggen::{Config, Format, Truth, generate};
+use harness::{
+    MAY_1, Out, combined_line, expect_code, generated, json, sample_logs, scratch, subcommand,
+    u64_at, without_generated_at, write,
+};
+use hotkeys_loggen::{Config, Format};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hotkeys");
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-struct Out {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Out {
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
-    }
-}
-
-/// Runs `hotkeys ARGS` with `stdin` (or /dev/null).
-fn hotkeys(args: &[&dyn AsRef<OsStr>], stdin: Option<&[u8]>) -> Out {
-    let mut child = Command::new(BIN)
-        .args(args.iter().map(|a| a.as_ref()))
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hotkeys");
-    let feeder = stdin.map(|bytes| {
-        let mut pipe = child.stdin.take().expect("stdin piped");
-        let bytes = bytes.to_vec();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let output = child.wait_with_output().expect("wait for hotkeys");
-    if let Some(f) = feeder {
-        f.join().expect("stdin feeder");
-    }
-    Out {
-        code: output.status.code().expect("exited, not killed"),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// `hotkeys report ARGS`.
 fn report(args: &[&dyn AsRef<OsStr>]) -> Out {
-    let mut all: Vec<&dyn AsRef<OsStr>> = vec![&"report"];
-    all.extend_from_slice(args);
-    hotkeys(&all, None)
-}
-
-#[track_caller]
-fn expect_code(out: &Out, code: i32) {
-    assert_eq!(out.code, code, "exit code; stderr:\n{}", out.stderr);
+    subcommand("report", args, None)
 }
 
 /// `hotkeys report ARGS --format json`, exit 0, parsed.
@@ -81,43 +34,11 @@ fn report_json(args: &[&dyn AsRef<OsStr>]) -> Value {
     all.extend_from_slice(&[&"--format", &"json"]);
     let out = report(&all);
     expect_code(&out, 0);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.text(), out.stderr))
-}
-
-fn sample_logs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-logs")
+    json(&out)
 }
 
 fn sample_log(name: &str) -> PathBuf {
     sample_logs().join(name)
-}
-
-/// A fresh directory for one test's files.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hotkeys-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write a temp file");
-    path
-}
-
-fn generated(config: &Config) -> (Vec<u8>, Truth) {
-    let mut log = Vec::new();
-    let mut truth = Truth::new();
-    generate(config, &mut log, Some(&mut truth)).expect("generate a log");
-    (log, truth)
-}
-
-fn u64_at(v: &Value, pointer: &str) -> u64 {
-    v.pointer(pointer)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{pointer} missing or not an integer"))
 }
 
 fn f64_at(v: &Value, pointer: &str) -> f64 {
@@ -131,30 +52,6 @@ fn array<'a>(v: &'a Value, pointer: &str) -> &'a Vec<Value> {
         .and_then(Value::as_array)
         .unwrap_or_else(|| panic!("{pointer} missing or not an array"))
 }
-
-/// The report without its creation time, to compare two runs.
-fn without_generated_at(mut v: Value) -> Value {
-    v.as_object_mut().expect("an object").remove("generated_at");
-    v
-}
-
-/// A combined log line at `time` (Unix seconds) for `target`.
-fn line(time: i64, method: &str, target: &str, status: u16, bytes: u64) -> String {
-    let days = time.div_euclid(86_400);
-    let secs = time.rem_euclid(86_400);
-    // 2024-05-01 is day 19844 since the epoch; tests stay within May 2024.
-    let day = days - 19_844 + 1;
-    assert!((1..=31).contains(&day), "tests use May 2024");
-    format!(
-        "10.0.0.1 - - [{day:02}/May/2024:{:02}:{:02}:{:02} +0000] \"{method} {target} HTTP/1.1\" {status} {bytes} \"-\" \"test\"\n",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// 2024-05-01T00:00:00Z.
-const MAY_1: i64 = 1_714_521_600;
 
 // ---------------------------------------------------------------------------
 // Text
@@ -193,19 +90,13 @@ fn text_report_on_the_sample_logs_has_every_section() {
         out.stderr
     );
     // Counted like `hotkeys rank` counts.
-    let rank = hotkeys(
-        &[
-            &"rank",
-            &sample_logs(),
-            &"--format",
-            &"json",
-            &"--top",
-            &"1",
-        ],
+    let rank = subcommand(
+        "rank",
+        &[&sample_logs(), &"--format", &"json", &"--top", &"1"],
         None,
     );
     expect_code(&rank, 0);
-    let rank: Value = serde_json::from_slice(&rank.stdout).unwrap();
+    let rank = json(&rank);
     let matched = u64_at(&rank, "/stats/matched");
     let keys = u64_at(&rank, "/stats/distinct_keys");
     let first = text.lines().next().unwrap();
@@ -233,11 +124,11 @@ fn group(n: u64) -> String {
 
 #[test]
 fn text_escapes_keys_from_the_log() {
-    let dir = temp_dir("escape");
+    let dir = scratch();
     let log: String = (0..5)
-        .map(|i| line(MAY_1 + i, "GET", "/a\x1b[2Jb", 200, 10))
+        .map(|i| combined_line(MAY_1 + i, "GET", "/a\x1b[2Jb", 200, 10))
         .collect();
-    let path = write(&dir, "access.log", log.as_bytes());
+    let path = write(dir.path(), "access.log", log.as_bytes());
     let out = report(&[&path]);
     expect_code(&out, 0);
     assert!(!out.text().contains('\x1b'));
@@ -325,8 +216,8 @@ fn json_counts_equal_the_generators_truth() {
         ..Config::default()
     };
     let (log, truth) = generated(&config);
-    let dir = temp_dir("truth");
-    let path = write(&dir, "access.log", &log);
+    let dir = scratch();
+    let path = write(dir.path(), "access.log", &log);
     let doc = report_json(&[&path, &"--top-keys", &"5"]);
     let cacheable = |m: &str, s: u16| matches!(m, "GET" | "HEAD") && (200..400).contains(&s);
     let expected = truth.counts_for(cacheable);
@@ -358,11 +249,11 @@ fn json_counts_equal_the_generators_truth() {
 
 #[test]
 fn non_utf8_keys_carry_their_bytes_in_base64() {
-    let dir = temp_dir("base64");
+    let dir = scratch();
     let mut log = Vec::new();
     for i in 0..3 {
         log.extend_from_slice(
-            line(MAY_1 + i, "GET", "/a\u{fffd}b", 200, 5)
+            combined_line(MAY_1 + i, "GET", "/a\u{fffd}b", 200, 5)
                 .replace("\u{fffd}", "\u{1}")
                 .as_bytes(),
         );
@@ -373,7 +264,7 @@ fn non_utf8_keys_carry_their_bytes_in_base64() {
             *b = 0xff;
         }
     }
-    let path = write(&dir, "access.log", &log);
+    let path = write(dir.path(), "access.log", &log);
     let doc = report_json(&[&path]);
     let key = &array(&doc, "/top_keys")[0];
     assert_eq!(key["key"], "/a\u{fffd}b");
@@ -387,8 +278,8 @@ fn threads_and_chunks_never_change_the_report() {
         keys: 2_000,
         ..Config::default()
     });
-    let dir = temp_dir("threads");
-    let path = write(&dir, "access.log", &log);
+    let dir = scratch();
+    let path = write(dir.path(), "access.log", &log);
     let one = without_generated_at(report_json(&[&path, &"-j", &"1"]));
     for (threads, chunk) in [("2", "64KiB"), ("3", "7KiB"), ("2", "32MiB")] {
         let other = without_generated_at(report_json(&[
@@ -407,9 +298,9 @@ fn stdin_reads_like_the_file() {
     let path = sample_log("access.log");
     let bytes = std::fs::read(&path).unwrap();
     let from_file = without_generated_at(report_json(&[&path]));
-    let out = hotkeys(&[&"report", &"-", &"--format", &"json"], Some(&bytes));
+    let out = subcommand("report", &[&"-", &"--format", &"json"], Some(&bytes));
     expect_code(&out, 0);
-    let mut from_stdin = without_generated_at(serde_json::from_slice(&out.stdout).unwrap());
+    let mut from_stdin = without_generated_at(json(&out));
     // Only the input's name differs.
     from_stdin["input"]["formats"][0]["input"] = from_file["input"]["formats"][0]["input"].clone();
     assert_eq!(from_file, from_stdin);
@@ -468,10 +359,10 @@ fn exact_curve_reproduces_a_direct_lru_simulation_on_a_block_trace() {
     let trace = block_trace();
     let log: String = trace
         .iter()
-        .map(|b| line(MAY_1, "GET", &format!("/{b}"), 200, 4096))
+        .map(|b| combined_line(MAY_1, "GET", &format!("/{b}"), 200, 4096))
         .collect();
-    let dir = temp_dir("blocks");
-    let path = write(&dir, "blocks.log", log.as_bytes());
+    let dir = scratch();
+    let path = write(dir.path(), "blocks.log", log.as_bytes());
     let sizes = [10usize, 40, 100, 160, 190, 250, 400, 1_000];
     let list = sizes.map(|s| s.to_string()).join(",");
     for (threads, chunk) in [("1", "32MiB"), ("2", "16KiB")] {
@@ -560,8 +451,8 @@ fn warm_up_follows_the_options() {
         keys: 5_000,
         ..Config::default()
     });
-    let dir = temp_dir("warmup");
-    let path = write(&dir, "access.log", &log);
+    let dir = scratch();
+    let path = write(dir.path(), "access.log", &log);
     let doc = report_json(&[
         &path,
         &"--restart-at",
@@ -623,8 +514,8 @@ fn sample_html(dir: &Path) -> (PathBuf, String) {
 
 #[test]
 fn html_report_has_its_charts_and_nothing_external() {
-    let dir = temp_dir("html");
-    let (_, html) = sample_html(&dir);
+    let dir = scratch();
+    let (_, html) = sample_html(dir.path());
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.trim_end().ends_with("</html>"));
     for id in [
@@ -673,13 +564,13 @@ fn html_report_has_its_charts_and_nothing_external() {
 
 #[test]
 fn html_escapes_keys_from_the_log() {
-    let dir = temp_dir("html-escape");
+    let dir = scratch();
     // (A double quote cannot be inside a combined log's request field.)
     let evil = "/<script>alert('x')</script>?a=1&b=2";
     let log: String = (0..20)
-        .map(|i| line(MAY_1 + i * 60, "GET", evil, 200, 100))
+        .map(|i| combined_line(MAY_1 + i * 60, "GET", evil, 200, 100))
         .collect();
-    let path = write(&dir, "access.log", log.as_bytes());
+    let path = write(dir.path(), "access.log", log.as_bytes());
     let out = report(&[&path, &"--format", &"html"]);
     expect_code(&out, 0);
     let html = out.text();
@@ -690,27 +581,29 @@ fn html_escapes_keys_from_the_log() {
     );
 }
 
-/// Renders the report in headless Chromium, when it is installed
-/// (`scripts/test` installs it), and checks a real picture came out.
+/// Renders the report in headless Chromium and checks a real picture came
+/// out. Without Chromium the test fails: a rendering check that passes
+/// unchecked would hide a broken report.
 #[test]
 fn html_renders_in_headless_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }) else {
-        eprintln!(
-            "chromium is not installed: HTML rendering not checked (scripts/test installs it)"
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .expect(
+            "this test needs chromium to render the HTML report; \
+             scripts/test installs it (apt-get install chromium)",
         );
-        return;
-    };
-    let dir = temp_dir("chromium");
-    let (html, _) = sample_html(&dir);
-    let png = dir.join("report.png");
-    let profile = dir.join("profile");
+    let dir = scratch();
+    let (html, _) = sample_html(dir.path());
+    let png = dir.path().join("report.png");
+    let profile = dir.path().join("profile");
     let status = Command::new(chromium)
         .args([
             "--headless",
@@ -750,8 +643,8 @@ fn html_renders_in_headless_chromium() {
 
 #[test]
 fn hgrm_is_hdrhistograms_percentile_distribution() {
-    let dir = temp_dir("hgrm");
-    let hgrm = dir.join("latency.hgrm");
+    let dir = scratch();
+    let hgrm = dir.path().join("latency.hgrm");
     let doc = report_json(&[&sample_log("nginx-timed.log"), &"--hgrm", &hgrm]);
     let text = std::fs::read_to_string(&hgrm).expect(".hgrm written");
     let mut lines = text.lines();
@@ -825,25 +718,24 @@ fn exit_codes() {
         (vec!["--restart-at", "soon"], "RFC 3339"),
         (vec!["--format", "pdf"], "invalid value"),
     ] {
-        let mut all: Vec<&dyn AsRef<OsStr>> = vec![&"report"];
         let path = sample_log("access.log");
-        all.push(&path);
+        let mut all: Vec<&dyn AsRef<OsStr>> = vec![&path];
         all.extend(args.iter().map(|a| a as &dyn AsRef<OsStr>));
-        let out = hotkeys(&all, None);
+        let out = report(&all);
         expect_code(&out, 1);
         assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty());
     }
     // A missing input is partial input: 2, and the report of the rest.
-    let dir = temp_dir("exit");
+    let dir = scratch();
     let out = report(&[
         &sample_log("access.log"),
-        &dir.join("missing.log"),
+        &dir.path().join("missing.log"),
         &"--format",
         &"json",
     ]);
     expect_code(&out, 2);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = json(&out);
     assert_eq!(u64_at(&doc, "/input/partial_inputs"), 1);
     assert_eq!(u64_at(&doc, "/summary/requests_parsed"), 1_400);
     assert!(out.stderr.contains("missing.log"), "{}", out.stderr);
@@ -851,8 +743,8 @@ fn exit_codes() {
 
 #[test]
 fn output_file_is_written_whole_and_nothing_else() {
-    let dir = temp_dir("output");
-    let path = dir.join("report.json");
+    let dir = scratch();
+    let path = dir.path().join("report.json");
     let out = report(&[
         &sample_log("access.log"),
         &"--format",
@@ -864,7 +756,7 @@ fn output_file_is_written_whole_and_nothing_else() {
     assert!(out.stdout.is_empty());
     let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(u64_at(&doc, "/summary/requests_parsed"), 1_400);
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .filter(|n| n != "report.json")
@@ -874,9 +766,9 @@ fn output_file_is_written_whole_and_nothing_else() {
 
 #[test]
 fn filters_and_routes_work_as_for_rank() {
-    let dir = temp_dir("routes");
+    let dir = scratch();
     let routes = write(
-        &dir,
+        dir.path(),
         "routes.toml",
         br#"
 [[route]]
@@ -888,12 +780,11 @@ key = "product:{id}"
     let logs = sample_logs();
     let args: Vec<&dyn AsRef<OsStr>> = vec![&logs, &"--routes", &routes, &"--status", &"200"];
     let doc = report_json(&args);
-    let mut rank_args: Vec<&dyn AsRef<OsStr>> = vec![&"rank"];
-    rank_args.extend(args.iter().copied());
+    let mut rank_args = args.clone();
     rank_args.extend([&"--format" as &dyn AsRef<OsStr>, &"json", &"--top", &"0"]);
-    let rank = hotkeys(&rank_args, None);
+    let rank = subcommand("rank", &rank_args, None);
     expect_code(&rank, 0);
-    let rank: Value = serde_json::from_slice(&rank.stdout).unwrap();
+    let rank = json(&rank);
     assert_eq!(
         u64_at(&doc, "/summary/requests"),
         u64_at(&rank, "/stats/matched")
@@ -927,8 +818,8 @@ key = "product:{id}"
 
 #[test]
 fn empty_and_untimed_inputs_give_short_honest_reports() {
-    let dir = temp_dir("empty");
-    let empty = write(&dir, "empty.log", b"");
+    let dir = scratch();
+    let empty = write(dir.path(), "empty.log", b"");
     let out = report(&[&empty]);
     expect_code(&out, 0);
     assert!(
@@ -947,7 +838,7 @@ fn empty_and_untimed_inputs_give_short_honest_reports() {
 
     // A format without times: no rates and no restart, but a curve.
     let untimed = write(
-        &dir,
+        dir.path(),
         "untimed.log",
         b"GET /a 200 10\nGET /b 200 20\nGET /a 200 10\n",
     );

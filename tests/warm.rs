@@ -7,164 +7,35 @@
 //! origin served or what the test stored in the origin Redis, and they are
 //! read back from Redis directly.
 
+mod harness;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use harness::{
+    BIN, MAY_1, RUN_LIMIT, combined_line, command, expect_code, finish, fixture, hotkeys, scratch,
+    spawn, u64_at, write,
+};
 use hotkeys_testkit::{Origin, RedisCluster, RedisServer, Reply, wait_until};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hotkeys");
-
-/// No run of the binary may take longer than this.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 const HOUR_MS: i64 = 3_600_000;
 
 // ---------------------------------------------------------------------------
-// Running the binary
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// `hotkeys ARGS` with a clean environment (no REDIS_URL, REDISCLI_AUTH
-/// or proxy variables unless `env` sets them).
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args);
-    for var in [
-        "REDIS_URL",
-        "REDISCLI_AUTH",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-/// Spawns with piped output; `stdin` is written from a thread (or /dev/null).
-fn spawn(mut cmd: Command, stdin: Option<&[u8]>) -> Child {
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn hotkeys");
-    if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin piped");
-        let bytes = bytes.to_vec();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        });
-    }
-    child
-}
-
-/// Waits for `child` for at most `limit`, killing it (and failing the
-/// test) if it takes longer.
-fn finish(mut child: Child, limit: Duration) -> Out {
-    let mut stdout = child.stdout.take().expect("stdout piped");
-    let mut stderr = child.stderr.take().expect("stderr piped");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stderr.read_to_end(&mut s);
-        s
-    });
-    let end = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for hotkeys") {
-            break status;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = err_reader.join().unwrap_or_default();
-            panic!(
-                "hotkeys did not finish within {limit:?}; stderr:\n{}",
-                String::from_utf8_lossy(&err)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    Out {
-        code: status
-            .code()
-            .expect("hotkeys exited, not killed by a signal"),
-        stdout,
-        stderr,
-    }
-}
-
-fn hotkeys(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Out {
-    finish(spawn(command(args, env), stdin), RUN_LIMIT)
-}
-
-#[track_caller]
-fn expect_code(out: &Out, code: i32) {
-    assert_eq!(
-        out.code, code,
-        "exit code; stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
-}
-
-/// A scratch directory for one test's files.
-fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("hotkeys-warm-test-")
-        .tempdir()
-        .expect("temp dir")
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write test file");
-    path
-}
+// Reading the summary
 
 fn read_summary(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).expect("summary file written");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("summary is not JSON ({e}):\n{text}"))
 }
 
+#[track_caller]
 fn count(summary: &Value, field: &str) -> u64 {
-    summary[field]
-        .as_u64()
-        .unwrap_or_else(|| panic!("summary.{field} missing: {summary}"))
+    u64_at(summary, &format!("/{field}"))
 }
 
 fn reason(summary: &Value, name: &str) -> u64 {
@@ -184,19 +55,12 @@ fn listed(summary: &Value, field: &str) -> BTreeSet<String> {
 // ---------------------------------------------------------------------------
 // Logs and lists
 
-/// A combined-format log line for `GET target`.
-fn log_line(target: &str) -> String {
-    format!(
-        "127.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET {target} HTTP/1.1\" 200 512 \"-\" \"test\"\n"
-    )
-}
-
 /// A log in which `targets[i]` is requested `counts[i]` times.
 fn log_of(entries: &[(&str, usize)]) -> String {
     let mut log = String::new();
     for (target, n) in entries {
         for _ in 0..*n {
-            log.push_str(&log_line(target));
+            log.push_str(&combined_line(MAY_1 + 12 * 3600, "GET", target, 200, 512));
         }
     }
     log
@@ -416,12 +280,12 @@ fn rank_then_warm_then_read_back_with_errors_left_out_and_hostile_targets_refuse
     );
     expect_code(&out, 2);
     assert!(
-        out.stdout
+        out.text()
             .contains(&format!("{}/api/products/1\n", origin.url())),
         "{}",
-        out.stdout
+        out.text()
     );
-    assert!(out.stdout.contains("refused"), "{}", out.stdout);
+    assert!(out.text().contains("refused"), "{}", out.text());
     assert!(out.stderr.contains("nothing was sent"), "{}", out.stderr);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(
@@ -541,7 +405,7 @@ query = "strip"
             "--routes",
             routes.to_str().unwrap(),
         ],
-        Some(list.as_bytes()),
+        Some(&list),
         &[("REDIS_URL", &redis.url())],
     );
     expect_code(&out, 0);
@@ -695,7 +559,7 @@ fn passwords_are_never_printed() {
         let out = hotkeys(&args, Some(keys.as_bytes()), &env);
         expect_code(&out, code);
         let summary_text = std::fs::read_to_string(&summary).unwrap_or_default();
-        for text in [&out.stdout, &out.stderr, &summary_text] {
+        for text in [out.text(), &out.stderr, &summary_text] {
             assert!(
                 !text.contains(SECRET),
                 "the password was printed ({extra:?}):\n{text}"
@@ -720,7 +584,7 @@ fn passwords_are_never_printed() {
 
 #[test]
 fn a_tls_target_is_warmed_when_its_certificate_is_trusted() {
-    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tls");
+    let certs = fixture("tls");
     let redis = RedisServer::start_tls(&certs);
     assert!(redis.url().starts_with("rediss://"));
     let origin = echo_origin();
@@ -817,12 +681,12 @@ fn a_progress_bar_is_drawn_on_a_terminal_only() {
     let out = finish(child, RUN_LIMIT);
     expect_code(&out, 0);
     assert!(
-        out.stdout.contains("warming"),
+        out.text().contains("warming"),
         "no progress bar on a terminal:\n{}",
-        out.stdout
+        out.text()
     );
-    assert!(out.stdout.contains("/20 keys"), "{}", out.stdout);
-    assert!(out.stdout.contains("20 warmed"), "{}", out.stdout);
+    assert!(out.text().contains("/20 keys"), "{}", out.text());
+    assert!(out.text().contains("20 warmed"), "{}", out.text());
 
     // On a pipe: the summary only, no bar and no control characters.
     let fresh = RedisServer::start();
@@ -1588,9 +1452,9 @@ fn usage_errors_are_fatal_and_explained() {
         "Exit codes:",
     ] {
         assert!(
-            out.stdout.contains(expected),
+            out.text().contains(expected),
             "help lacks {expected}:\n{}",
-            out.stdout
+            out.text()
         );
     }
 }

@@ -185,49 +185,6 @@ impl TimeText {
     }
 }
 
-/// Parses a duration: `90` or `90s` (seconds), `30m`, `24h`, `7d`, or a sum
-/// such as `1h30m`. Must be positive.
-pub fn parse_duration(text: &str) -> Result<u64, Error> {
-    let bad = || {
-        Error::new(format!(
-            "invalid duration {text:?} (expected e.g. 3600, 30m, 24h, 7d, 1h30m)"
-        ))
-    };
-    let s = text.trim();
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u64 = s.parse().map_err(|_| bad())?;
-        return if secs > 0 { Ok(secs) } else { Err(bad()) };
-    }
-    let mut total: u64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        let unit = match rest.as_bytes().get(digits) {
-            Some(b's') => 1,
-            Some(b'm') => 60,
-            Some(b'h') => 3600,
-            Some(b'd') => 86_400,
-            _ => return Err(bad()),
-        };
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        rest = &rest[digits + 1..];
-    }
-    if total == 0 {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
 /// Parses a UTC offset: `+0200`, `-05:30`, `+00`, `Z` or `UTC`. Returns
 /// seconds east of UTC.
 pub fn parse_tz_offset(text: &str) -> Result<i32, Error> {
@@ -338,29 +295,6 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
-        assert_eq!(parse_duration("90s").unwrap(), 90);
-        assert_eq!(parse_duration("30m").unwrap(), 1800);
-        assert_eq!(parse_duration("24h").unwrap(), 86_400);
-        assert_eq!(parse_duration("7d").unwrap(), 604_800);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
-        for bad in [
-            "",
-            "0",
-            "0h",
-            "h",
-            "5x",
-            "1.5h",
-            "-3h",
-            "3h-",
-            "99999999999999999999d",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn offsets() {

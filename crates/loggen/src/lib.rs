@@ -96,7 +96,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
-pub use clock::{parse_duration, parse_rfc3339, parse_tz_offset};
+pub use clock::{parse_rfc3339, parse_tz_offset};
 pub use truth::Truth;
 
 use clients::{AgentKind, Clients, referer_is_internal, render_referer};

@@ -9,9 +9,8 @@ use clap::Parser;
 use clap::builder::TypedValueParser as _;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use hotkeys_loggen::{
-    Config, Format, Generator, Truth, parse_duration, parse_rfc3339, parse_tz_offset,
-};
+use hotkeys_contract::duration::parse_duration;
+use hotkeys_loggen::{Config, Format, Generator, Truth, parse_rfc3339, parse_tz_offset};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -68,8 +67,9 @@ struct Cli {
     #[arg(long, default_value = "2024-05-01T00:00:00Z", value_name = "RFC3339", value_parser = parse_rfc3339)]
     start: i64,
 
-    /// Length of the time window: seconds, or e.g. 30m, 24h, 7d, 1h30m.
-    #[arg(long, default_value = "24h", value_name = "DURATION", value_parser = parse_duration)]
+    /// Length of the time window: seconds, or e.g. 30m, 24h, 7d, 1h30m
+    /// (units largest first, as everywhere in hotkeys).
+    #[arg(long, default_value = "24h", value_name = "DURATION", value_parser = window_secs)]
     duration: u64,
 
     /// Spread lines evenly instead of following a day/night curve.
@@ -96,6 +96,19 @@ struct Cli {
     /// Write the log to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+}
+
+/// `--duration` in the project's one duration syntax. The generator's
+/// window is counted in whole seconds, so a fraction is refused rather than
+/// silently dropped.
+fn window_secs(text: &str) -> Result<u64, String> {
+    let window = parse_duration(text).map_err(|e| e.to_string())?;
+    if window.is_zero() || window.subsec_nanos() != 0 {
+        return Err(format!(
+            "duration {text:?} is not a whole number of seconds (at least 1s)"
+        ));
+    }
+    Ok(window.as_secs())
 }
 
 fn main() -> ExitCode {
@@ -178,6 +191,42 @@ mod tests {
     #[test]
     fn command_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn window_durations() {
+        for (text, secs) in [
+            ("3600", 3600),
+            ("90s", 90),
+            ("30m", 1800),
+            ("24h", 86_400),
+            ("7d", 604_800),
+            ("1h30m", 5400),
+            ("1h 30m", 5400),
+            ("2000ms", 2),
+        ] {
+            assert_eq!(window_secs(text), Ok(secs), "{text}");
+        }
+        for bad in [
+            "",
+            "0",
+            "0h",
+            "h",
+            "5x",
+            "1.5h",
+            "-3h",
+            "3h-",
+            "99999999999999999999d",
+            // Out of order or repeated: a typo, not a sum.
+            "30m1h",
+            "1m1m",
+            "500ms",
+            "1500ms",
+        ] {
+            assert!(window_secs(bad).is_err(), "{bad}");
+        }
+        let message = window_secs("1500ms").unwrap_err();
+        assert!(message.contains("whole number of seconds"), "{message}");
     }
 
     #[test]
