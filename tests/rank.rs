@@ -696,7 +696,7 @@ fn default_filter_counts_equal_the_generators_truth() {
 }
 
 #[test]
-fn threads_and_chunk_size_never_change_the_output() {
+fn threads_chunk_size_and_mmap_never_change_the_output() {
     let dir = scratch();
     // Timed lines, so latency histograms are merged across workers too.
     let (log, _) = generated(&Config {
@@ -724,6 +724,8 @@ fn threads_and_chunk_size_never_change_the_output() {
     assert_eq!(two, one, "--threads 2 --chunk-size 64KiB");
     let three = run(&[&"--threads", &"3", &"--chunk-size", &"4097"]);
     assert_eq!(three, one, "--threads 3 --chunk-size 4097");
+    let read = run(&[&"--threads", &"2", &"--chunk-size", &"64KiB", &"--no-mmap"]);
+    assert_eq!(read, one, "--no-mmap");
 }
 
 // ---------------------------------------------------------------------------

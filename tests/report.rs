@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use harness::{
-    MAY_1, Out, combined_line, expect_code, generated, json, sample_logs, scratch, subcommand,
-    u64_at, without_generated_at, write,
+    MAY_1, Out, combined_line, expect_code, fixture, generated, json, sample_logs, scratch,
+    subcommand, u64_at, without_generated_at, write,
 };
 use hotkeys_loggen::{Config, Format};
 use serde_json::Value;
@@ -813,6 +813,83 @@ key = "product:{id}"
             .find(|k| k["key"] == key.as_str())
             .map(|k| u64_at(k, "/requests"));
         assert_eq!(in_rank, Some(*n), "{key}");
+    }
+}
+
+/// A key as both JSON documents write it: the display text, and the
+/// exact bytes in base64 when they are not UTF-8.
+fn key_id(entry: &Value) -> (String, Option<String>) {
+    (
+        entry["key"].as_str().expect("key").to_string(),
+        entry
+            .get("key_base64")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    )
+}
+
+/// `rank` and `report` share one path from request to key, so they must
+/// agree on every count: matched, filtered, no target, unrouted, distinct
+/// keys and each key's requests, on hostile lines and on the sample logs,
+/// with and without routes and filters.
+#[test]
+fn rank_and_report_agree_on_every_count() {
+    let dir = scratch();
+    let routes = write(
+        dir.path(),
+        "routes.toml",
+        br#"
+[[route]]
+name = "product"
+match = '^/api/products/(?P<id>[0-9]+)'
+key = "product:{id}"
+"#,
+    );
+    let hostile = fixture("hostile.log");
+    let logs = sample_logs();
+    let cases: Vec<Vec<&dyn AsRef<OsStr>>> = vec![
+        vec![&hostile],
+        vec![&hostile, &"--all"],
+        vec![&logs],
+        vec![&logs, &"--all", &"--method", &"GET,POST"],
+        vec![&logs, &"--routes", &routes],
+    ];
+    for args in cases {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect();
+        let mut report_args = args.clone();
+        report_args.extend([&"--top-keys" as &dyn AsRef<OsStr>, &"1000000"]);
+        let doc = report_json(&report_args);
+        let mut rank_args = args.clone();
+        rank_args.extend([&"--format" as &dyn AsRef<OsStr>, &"json", &"--top", &"0"]);
+        let rank = subcommand("rank", &rank_args, None);
+        expect_code(&rank, 0);
+        let rank = json(&rank);
+        for (in_report, in_rank) in [
+            ("/summary/requests", "/stats/matched"),
+            ("/summary/filtered", "/stats/filtered"),
+            ("/summary/no_target", "/stats/no_target"),
+            ("/summary/unrouted", "/stats/unrouted"),
+            ("/summary/distinct_keys", "/stats/distinct_keys"),
+        ] {
+            assert_eq!(
+                u64_at(&doc, in_report),
+                u64_at(&rank, in_rank),
+                "{in_report} for {shown:?}"
+            );
+        }
+        let per_key = |entries: &Vec<Value>| -> BTreeMap<(String, Option<String>), u64> {
+            entries
+                .iter()
+                .map(|e| (key_id(e), u64_at(e, "/requests")))
+                .collect()
+        };
+        let from_report = per_key(array(&doc, "/top_keys"));
+        let from_rank = per_key(array(&rank, "/keys"));
+        assert!(!from_rank.is_empty(), "no keys for {shown:?}");
+        assert_eq!(from_report, from_rank, "per-key requests for {shown:?}");
     }
 }
 

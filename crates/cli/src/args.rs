@@ -130,6 +130,11 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Read plain files with read(2), never through a memory map: for
+    /// network file systems, where a map can be slow or unsafe.
+    #[arg(long)]
+    pub no_mmap: bool,
+
     /// Lines longer than this are counted as too long and skipped (at most
     /// 16MiB).
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = values::memory_size)]

@@ -184,6 +184,7 @@ impl InputConfig {
                 chunk_size: args.chunk_size,
                 max_line: args.max_line,
                 strict: args.strict,
+                mmap: !args.no_mmap,
                 ..ScanOptions::default()
             },
             rules: KeyRules { filter, routes },
