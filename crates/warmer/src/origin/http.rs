@@ -13,8 +13,8 @@ use super::FetchError;
 use crate::backoff::parse_retry_after;
 use crate::config::WarmConfig;
 use crate::error::WarmError;
-use crate::plan::Refusal;
 use crate::redact::redact_url;
+use crate::refusal::Refusal;
 use crate::status::StatusSet;
 
 /// Bytes of an error response read (and thrown away) so that the
