@@ -84,6 +84,7 @@ mod connection;
 pub mod control;
 pub mod error;
 mod origin;
+mod origin_url;
 pub mod pacer;
 pub mod path;
 pub mod plan;

@@ -15,7 +15,7 @@ use reqwest::Url;
 
 use crate::config::{OriginKind, WarmConfig};
 use crate::error::WarmError;
-use crate::origin::http::{base_url, join};
+use crate::origin_url::{base_url, join};
 use crate::path::check_origin_path;
 use crate::redact::redact_url;
 use crate::ttl::TtlRule;
