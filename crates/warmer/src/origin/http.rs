@@ -31,7 +31,7 @@ impl HttpOrigin {
     /// A client set up from `config`: no redirects, no environment proxy
     /// unless `use_env_proxy`, the origin timeout for the whole request.
     pub fn new(config: &WarmConfig) -> Result<HttpOrigin, WarmError> {
-        crate::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
             let name = HeaderName::from_bytes(name.trim().as_bytes())
