@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use hotkeys_contract::size::format_size;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
+use hotkeys_parser::keys::KeyCounts;
 use hotkeys_parser::scan::{ScanReport, scan};
 
 use crate::collect::{Collected, Collector};
@@ -14,13 +15,13 @@ use crate::curve::{Distances, Scale, Weight, scale_bytes};
 use crate::error::CapacityError;
 use crate::keyname::KeyName;
 use crate::latency::{self, KeyLatency, Latency, Percentiles};
-use crate::popularity::{self, log_points};
+use crate::popularity::{self, Popularity, log_points};
 use crate::report::{
     CacheModel, CurvePoint, FormatInfo, InputStats, MixEntry, Needed, REPORT_VERSION, Report,
     Summary, TopKey,
 };
 use crate::trace::sort_by_time;
-use crate::warmup::{self, WarmupInput};
+use crate::warmup::{self, Warmup, WarmupInput};
 use crate::{rates, sizes};
 
 /// Hit ratios whose capacities the report names.
@@ -35,6 +36,8 @@ pub const MIN_TRUSTED_SAMPLED_KEYS: u64 = 10_000;
 pub struct Analysis {
     pub report: Report,
     pub scan: ScanReport,
+    /// What became of the requests, as `rank` counts them.
+    pub counts: KeyCounts,
     /// For `--hgrm`.
     pub request_time: Histogram<u64>,
     pub upstream_time: Histogram<u64>,
@@ -69,228 +72,100 @@ pub fn run(config: &ReportConfig) -> Result<Analysis, CapacityError> {
 
 /// Builds the report from a finished collection.
 pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Analysis {
-    let mut warnings = Vec::new();
-    let rate = c.rate;
-    let sizes_by_key: Vec<u64> = c.totals.iter().map(|t| t.max_bytes).collect();
-    let working_set_objects = c.totals.len() as u64;
-    let working_set_bytes: u64 = sizes_by_key.iter().sum();
-    let bytes_requested: u64 = c.totals.iter().map(|t| t.bytes).sum();
-    let matched = c.counts.keys.matched;
-
-    let per_key: Vec<(u64, u64)> = c.totals.iter().map(|t| (t.requests, t.bytes)).collect();
-    let popularity = popularity::analyze(&per_key);
+    let totals = LogTotals::of(&c);
+    let popularity = popularity_section(&c);
     let ranked = top_ids(&c, config.top_keys, |_| true);
-    let top_keys: Vec<TopKey> = ranked
-        .iter()
-        .enumerate()
-        .map(|(i, &id)| {
-            let t = c.totals[id as usize];
-            TopKey {
-                rank: i as u64 + 1,
-                key: KeyName::new(&c.keys[id as usize]),
-                requests: t.requests,
-                share: share(t.requests, matched),
-                bytes: t.bytes,
-                object_size: t.max_bytes,
-            }
-        })
-        .collect();
-
+    let top_keys = top_keys(&c, &ranked, totals.matched);
     let latency = latency_section(&c, config.top_keys, &ranked);
     // Times per request are only needed for the latency tables.
     c.latencies = Vec::new();
     sort_by_time(&mut c.accesses);
+    let curve = curve_section(&c, config, &totals);
+    let (warmup, warmup_unavailable) = warmup_section(&c, config, &totals, &curve.cache.needed);
+    let warnings = report_warnings(&c, &curve.cache, warmup.as_ref(), &latency, totals.matched);
+    let report = Report {
+        version: REPORT_VERSION,
+        generated_at: format_rfc3339(now_micros()),
+        generator: format!("hotkeys {}", env!("CARGO_PKG_VERSION")),
+        input: input_stats(&scan),
+        summary: summary(&c, &totals),
+        rates: rates::analyze(&c.minutes),
+        popularity,
+        top_keys,
+        sizes: sizes::analyze(&c.response_bytes, &totals.object_sizes),
+        latency,
+        cache: curve.cache,
+        hit_ratio_curve: curve.hit_ratio_curve,
+        warmup,
+        warmup_unavailable,
+        warnings,
+    };
+    Analysis {
+        report,
+        scan,
+        counts: c.counts.keys,
+        request_time: c.request_time,
+        upstream_time: c.upstream_time,
+        timings: curve.timings,
+    }
+}
 
-    let capacities_from = if config.cache_sizes.is_empty() {
-        "working set"
-    } else {
-        "--cache-sizes"
-    };
-    let capacities = if config.cache_sizes.is_empty() {
-        default_capacities(working_set_objects, working_set_bytes)
-    } else {
-        config.cache_sizes.clone()
-    };
-    let scaled_byte_caps: Vec<u64> = capacities
-        .iter()
-        .filter_map(|c| match c {
-            CacheSize::Bytes(b) => Some(scale_bytes(*b, rate)),
-            CacheSize::Objects(_) => None,
-        })
-        .collect();
-    let curve_started = Instant::now();
-    let distances = Distances::measure(&c.accesses, sizes_by_key.clone(), &scaled_byte_caps);
-    let timings = Timings {
-        scan: Duration::ZERO,
-        curve: curve_started.elapsed(),
-        curve_requests: c.accesses.len() as u64,
-    };
-    let scale = Scale {
-        rate,
-        full: if rate.is_all() {
-            distances.total
-        } else {
-            Weight {
-                requests: matched as f64,
-                bytes: bytes_requested as f64,
-            }
-        },
-        adjust: true,
-    };
-    let method = if rate.is_all() { "exact" } else { "shards" };
-    let point = |capacity: CacheSize| {
-        let r = distances.ratios(capacity, scale);
-        CurvePoint {
-            capacity: capacity.value(),
-            unit: capacity.unit(),
-            hit_ratio: r.hit_ratio,
-            byte_hit_ratio: r.byte_hit_ratio,
-            method,
+/// Sums over all keys that several sections need.
+struct LogTotals {
+    /// Largest response per key id: what the key takes up in a cache.
+    object_sizes: Vec<u64>,
+    working_set_objects: u64,
+    working_set_bytes: u64,
+    bytes_requested: u64,
+    /// Requests that passed the filters and have a key.
+    matched: u64,
+}
+
+impl LogTotals {
+    fn of(c: &Collected) -> Self {
+        let object_sizes: Vec<u64> = c.totals.iter().map(|t| t.max_bytes).collect();
+        LogTotals {
+            working_set_objects: c.totals.len() as u64,
+            working_set_bytes: object_sizes.iter().sum(),
+            bytes_requested: c.totals.iter().map(|t| t.bytes).sum(),
+            matched: c.counts.keys.matched,
+            object_sizes,
         }
-    };
-    let hit_ratio_curve: Vec<CurvePoint> = capacities.iter().map(|&c| point(c)).collect();
-    let max_objects = capacities
-        .iter()
-        .filter_map(|c| matches!(c, CacheSize::Objects(_)).then_some(c.value()))
-        .chain([working_set_objects])
-        .max()
-        .unwrap_or(0);
-    let curve_objects = log_points(max_objects, 20)
-        .into_iter()
-        .map(|n| point(CacheSize::Objects(n)))
-        .collect();
-    let max_bytes = capacities
-        .iter()
-        .filter_map(|c| matches!(c, CacheSize::Bytes(_)).then_some(c.value()))
-        .chain([working_set_bytes])
-        .max()
-        .unwrap_or(0);
-    // From a thousandth of the working set (or the smallest size asked
-    // for): smaller caches hold less than one typical object.
-    let min_bytes = capacities
-        .iter()
-        .filter_map(|c| matches!(c, CacheSize::Bytes(_)).then_some(c.value()))
-        .chain([working_set_bytes / 1000])
-        .min()
-        .unwrap_or(1);
-    let curve_bytes = geometric(min_bytes, max_bytes, 60)
-        .into_iter()
-        .map(|b| point(CacheSize::Bytes(b)))
-        .collect();
-    let needed: Vec<Needed> = NEEDED_FOR
-        .iter()
-        .map(|&target| Needed {
-            hit_ratio: target,
-            objects: distances.objects_for(target, scale),
-            bytes: distances.bytes_for(target, scale),
-        })
-        .collect();
-    let max_hit_ratio = if distances.total.requests > 0.0 {
-        // Every sampled first request stands for 1/R first requests.
-        1.0 - distances.cold.requests / (scale.full.requests * rate.rate()).max(1.0)
-    } else {
-        0.0
-    };
-    if !rate.is_all() && distances.distinct_keys < MIN_TRUSTED_SAMPLED_KEYS {
-        warnings.push(format!(
-            "the SHARDS sample is small ({} keys, {} requests at rate {}): hit ratios at small cache \
-             sizes may be off by several points; use a higher --sample-rate, or --exact",
-            distances.distinct_keys,
-            distances.total.requests as u64,
-            rate.rate()
-        ));
     }
-    let cache = CacheModel {
-        method,
-        sample_rate: rate.rate(),
-        sampled_requests: distances.total.requests as u64,
-        sampled_keys: distances.distinct_keys,
-        adjusted: !rate.is_all(),
-        capacities_from,
-        max_hit_ratio: max_hit_ratio.clamp(0.0, 1.0),
-        needed,
-        curve_objects,
-        curve_bytes,
-    };
+}
 
-    let (warmup, warmup_unavailable) = match (c.counts.first_time, c.counts.last_time) {
-        (Some(first), Some(last)) => {
-            let restart = match config.restart_at {
-                RestartAt::Middle => first + (last - first) / 2,
-                RestartAt::At(t) => t,
-                RestartAt::BeforeLast(us) => last.saturating_sub(us),
-            };
-            if restart < first || restart > last {
-                warnings.push(format!(
-                    "the restart time {} is outside the log ({} to {}): nothing to compare",
-                    format_rfc3339(restart),
-                    format_rfc3339(first),
-                    format_rfc3339(last)
-                ));
-            }
-            let (capacity, from) = match config.warm_cache_size {
-                Some(size) => (size, "given with --warm-cache-size".to_string()),
-                None => match cache.needed[1].objects {
-                    Some(n) => (
-                        CacheSize::Objects(n.max(1)),
-                        "the smallest size with a 90% hit ratio".to_string(),
-                    ),
-                    None => (
-                        CacheSize::Objects(working_set_objects.max(1)),
-                        "the whole working set, as no size reaches a 90% hit ratio".to_string(),
-                    ),
-                },
-            };
-            let w = warmup::simulate(
-                &WarmupInput {
-                    accesses: &c.accesses,
-                    keys: &c.keys,
-                    sizes: &sizes_by_key,
-                    restart_at: restart,
-                    capacity,
-                    warm_top: &config.warm_top,
-                    rate,
-                },
-                from,
-            );
-            if w.observed_minutes < 15.0 && restart <= last {
-                warnings.push(format!(
-                    "the log ends {:.1} minutes after the restart: later warm-up windows are incomplete",
-                    w.observed_minutes
-                ));
-            }
-            (Some(w), None)
-        }
-        _ => (
-            None,
-            Some("no counted request has a time, so no restart can be placed".to_string()),
-        ),
-    };
-    if c.counts.untimed > 0 && c.counts.first_time.is_some() {
-        warnings.push(format!(
-            "{} counted requests have no time; the cache simulations replay them first",
-            c.counts.untimed
-        ));
+fn input_stats(scan: &ScanReport) -> InputStats {
+    InputStats {
+        files: scan.inputs,
+        lines: scan.lines,
+        blank_lines: scan.blank_lines,
+        malformed: scan.malformed,
+        too_long: scan.too_long,
+        bytes_read: scan.bytes_read,
+        partial_inputs: scan.problems.len() as u64,
+        formats: scan
+            .formats
+            .iter()
+            .map(|f| FormatInfo {
+                input: f.input.clone(),
+                format: f.format.clone(),
+                detected: f.detected,
+            })
+            .collect(),
     }
-    if latency.request_time.is_none() && latency.upstream_time.is_none() && matched > 0 {
-        warnings.push(
-            "the log records no response times (use a format with $request_time or %D, e.g. nginx-timed)"
-                .to_string(),
-        );
-    }
+}
 
-    let object_sizes = sizes_by_key;
-    let sizes = sizes::analyze(&c.response_bytes, &object_sizes);
-    let summary = Summary {
+fn summary(c: &Collected, totals: &LogTotals) -> Summary {
+    Summary {
         requests_parsed: c.counts.requests,
-        requests: matched,
+        requests: totals.matched,
         filtered: c.counts.keys.filtered,
         no_target: c.counts.keys.no_target,
         unrouted: c.counts.keys.unrouted,
-        distinct_keys: working_set_objects,
-        bytes_requested,
-        working_set_objects,
-        working_set_bytes,
+        distinct_keys: totals.working_set_objects,
+        bytes_requested: totals.bytes_requested,
+        working_set_objects: totals.working_set_objects,
+        working_set_bytes: totals.working_set_bytes,
         first_time: c.counts.first_time.map(format_rfc3339),
         last_time: c.counts.last_time.map(format_rfc3339),
         span_seconds: c
@@ -310,48 +185,285 @@ pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Ana
                 .map(|(s, n)| (s.map_or("-".to_string(), |s| s.to_string()), *n)),
             c.counts.requests,
         ),
-    };
-    let report = Report {
-        version: REPORT_VERSION,
-        generated_at: format_rfc3339(now_micros()),
-        generator: format!("hotkeys {}", env!("CARGO_PKG_VERSION")),
-        input: InputStats {
-            files: scan.inputs,
-            lines: scan.lines,
-            blank_lines: scan.blank_lines,
-            malformed: scan.malformed,
-            too_long: scan.too_long,
-            bytes_read: scan.bytes_read,
-            partial_inputs: scan.problems.len() as u64,
-            formats: scan
-                .formats
-                .iter()
-                .map(|f| FormatInfo {
-                    input: f.input.clone(),
-                    format: f.format.clone(),
-                    detected: f.detected,
-                })
-                .collect(),
+    }
+}
+
+fn popularity_section(c: &Collected) -> Popularity {
+    let per_key: Vec<(u64, u64)> = c.totals.iter().map(|t| (t.requests, t.bytes)).collect();
+    popularity::analyze(&per_key)
+}
+
+/// The `ranked` keys as the report lists them, each with its share of the
+/// `matched` requests.
+fn top_keys(c: &Collected, ranked: &[u32], matched: u64) -> Vec<TopKey> {
+    ranked
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let t = c.totals[id as usize];
+            TopKey {
+                rank: i as u64 + 1,
+                key: KeyName::new(&c.keys[id as usize]),
+                requests: t.requests,
+                share: share(t.requests, matched),
+                bytes: t.bytes,
+                object_size: t.max_bytes,
+            }
+        })
+        .collect()
+}
+
+/// The cache model and the hit ratios at the capacities asked for, with
+/// what measuring them cost.
+struct CurveSection {
+    cache: CacheModel,
+    hit_ratio_curve: Vec<CurvePoint>,
+    timings: Timings,
+}
+
+/// One stack-distance pass over the time-sorted accesses, then read at the
+/// capacities asked for, along both chart axes and at [`NEEDED_FOR`].
+fn curve_section(c: &Collected, config: &ReportConfig, totals: &LogTotals) -> CurveSection {
+    let rate = c.rate;
+    let (capacities, capacities_from) = capacities(config, totals);
+    let (distances, timings) = measure(c, totals, &capacities);
+    let scale = Scale {
+        rate,
+        full: if rate.is_all() {
+            distances.total
+        } else {
+            Weight {
+                requests: totals.matched as f64,
+                bytes: totals.bytes_requested as f64,
+            }
         },
-        summary,
-        rates: rates::analyze(&c.minutes),
-        popularity,
-        top_keys,
-        sizes,
-        latency,
+        adjust: true,
+    };
+    let method = if rate.is_all() { "exact" } else { "shards" };
+    let point = |capacity: CacheSize| {
+        let r = distances.ratios(capacity, scale);
+        CurvePoint {
+            capacity: capacity.value(),
+            unit: capacity.unit(),
+            hit_ratio: r.hit_ratio,
+            byte_hit_ratio: r.byte_hit_ratio,
+            method,
+        }
+    };
+    let hit_ratio_curve: Vec<CurvePoint> = capacities.iter().map(|&c| point(c)).collect();
+    let curve_objects = object_axis(&capacities, totals.working_set_objects)
+        .into_iter()
+        .map(|n| point(CacheSize::Objects(n)))
+        .collect();
+    let curve_bytes = byte_axis(&capacities, totals.working_set_bytes)
+        .into_iter()
+        .map(|b| point(CacheSize::Bytes(b)))
+        .collect();
+    let needed: Vec<Needed> = NEEDED_FOR
+        .iter()
+        .map(|&target| Needed {
+            hit_ratio: target,
+            objects: distances.objects_for(target, scale),
+            bytes: distances.bytes_for(target, scale),
+        })
+        .collect();
+    let max_hit_ratio = if distances.total.requests > 0.0 {
+        // Every sampled first request stands for 1/R first requests.
+        1.0 - distances.cold.requests / (scale.full.requests * rate.rate()).max(1.0)
+    } else {
+        0.0
+    };
+    let cache = CacheModel {
+        method,
+        sample_rate: rate.rate(),
+        sampled_requests: distances.total.requests as u64,
+        sampled_keys: distances.distinct_keys,
+        adjusted: !rate.is_all(),
+        capacities_from,
+        max_hit_ratio: max_hit_ratio.clamp(0.0, 1.0),
+        needed,
+        curve_objects,
+        curve_bytes,
+    };
+    CurveSection {
         cache,
         hit_ratio_curve,
-        warmup,
-        warmup_unavailable,
-        warnings,
-    };
-    Analysis {
-        report,
-        scan,
-        request_time: c.request_time,
-        upstream_time: c.upstream_time,
         timings,
     }
+}
+
+/// The capacities the report names, and where they came from.
+fn capacities(config: &ReportConfig, totals: &LogTotals) -> (Vec<CacheSize>, &'static str) {
+    if config.cache_sizes.is_empty() {
+        let defaults = default_capacities(totals.working_set_objects, totals.working_set_bytes);
+        (defaults, "working set")
+    } else {
+        (config.cache_sizes.clone(), "--cache-sizes")
+    }
+}
+
+/// The stack distances of all accesses, timed: the costliest step of a
+/// report after the scan.
+fn measure(c: &Collected, totals: &LogTotals, capacities: &[CacheSize]) -> (Distances, Timings) {
+    let rate = c.rate;
+    let scaled_byte_caps: Vec<u64> = capacities
+        .iter()
+        .filter_map(|c| match c {
+            CacheSize::Bytes(b) => Some(scale_bytes(*b, rate)),
+            CacheSize::Objects(_) => None,
+        })
+        .collect();
+    let curve_started = Instant::now();
+    let distances = Distances::measure(&c.accesses, totals.object_sizes.clone(), &scaled_byte_caps);
+    let timings = Timings {
+        scan: Duration::ZERO,
+        curve: curve_started.elapsed(),
+        curve_requests: c.accesses.len() as u64,
+    };
+    (distances, timings)
+}
+
+/// Object counts for the chart, up to the working set or the largest count
+/// asked for.
+fn object_axis(capacities: &[CacheSize], working_set_objects: u64) -> Vec<u64> {
+    let max_objects = capacities
+        .iter()
+        .filter_map(|c| matches!(c, CacheSize::Objects(_)).then_some(c.value()))
+        .chain([working_set_objects])
+        .max()
+        .unwrap_or(0);
+    log_points(max_objects, 20)
+}
+
+/// Byte sizes for the chart, up to the working set or the largest size
+/// asked for.
+fn byte_axis(capacities: &[CacheSize], working_set_bytes: u64) -> Vec<u64> {
+    let max_bytes = capacities
+        .iter()
+        .filter_map(|c| matches!(c, CacheSize::Bytes(_)).then_some(c.value()))
+        .chain([working_set_bytes])
+        .max()
+        .unwrap_or(0);
+    // From a thousandth of the working set (or the smallest size asked
+    // for): smaller caches hold less than one typical object.
+    let min_bytes = capacities
+        .iter()
+        .filter_map(|c| matches!(c, CacheSize::Bytes(_)).then_some(c.value()))
+        .chain([working_set_bytes / 1000])
+        .min()
+        .unwrap_or(1);
+    geometric(min_bytes, max_bytes, 60)
+}
+
+/// The restart simulation, or why there is none: without times no restart
+/// can be placed.
+fn warmup_section(
+    c: &Collected,
+    config: &ReportConfig,
+    totals: &LogTotals,
+    needed: &[Needed],
+) -> (Option<Warmup>, Option<String>) {
+    let (Some(first), Some(last)) = (c.counts.first_time, c.counts.last_time) else {
+        return (
+            None,
+            Some("no counted request has a time, so no restart can be placed".to_string()),
+        );
+    };
+    let restart = restart_time(config.restart_at, first, last);
+    let (capacity, from) =
+        warm_capacity(config.warm_cache_size, needed, totals.working_set_objects);
+    let w = warmup::simulate(
+        &WarmupInput {
+            accesses: &c.accesses,
+            keys: &c.keys,
+            sizes: &totals.object_sizes,
+            restart_at: restart,
+            capacity,
+            warm_top: &config.warm_top,
+            rate: c.rate,
+        },
+        from,
+    );
+    (Some(w), None)
+}
+
+/// Where `--restart-at` puts the restart in a log from `first` to `last`.
+fn restart_time(at: RestartAt, first: i64, last: i64) -> i64 {
+    match at {
+        RestartAt::Middle => first + (last - first) / 2,
+        RestartAt::At(t) => t,
+        RestartAt::BeforeLast(us) => last.saturating_sub(us),
+    }
+}
+
+/// The cache size the warm-up simulation runs with, and how it was chosen.
+fn warm_capacity(
+    given: Option<CacheSize>,
+    needed: &[Needed],
+    working_set_objects: u64,
+) -> (CacheSize, String) {
+    match given {
+        Some(size) => (size, "given with --warm-cache-size".to_string()),
+        None => match needed[1].objects {
+            Some(n) => (
+                CacheSize::Objects(n.max(1)),
+                "the smallest size with a 90% hit ratio".to_string(),
+            ),
+            None => (
+                CacheSize::Objects(working_set_objects.max(1)),
+                "the whole working set, as no size reaches a 90% hit ratio".to_string(),
+            ),
+        },
+    }
+}
+
+/// What a reader should know before trusting the numbers: a small sample,
+/// a restart the log cannot show, fields the log lacks.
+fn report_warnings(
+    c: &Collected,
+    cache: &CacheModel,
+    warmup: Option<&Warmup>,
+    latency: &Latency,
+    matched: u64,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if cache.adjusted && cache.sampled_keys < MIN_TRUSTED_SAMPLED_KEYS {
+        warnings.push(format!(
+            "the SHARDS sample is small ({} keys, {} requests at rate {}): hit ratios at small cache \
+             sizes may be off by several points; use a higher --sample-rate, or --exact",
+            cache.sampled_keys, cache.sampled_requests, cache.sample_rate
+        ));
+    }
+    if let (Some(w), Some(first), Some(last)) = (warmup, c.counts.first_time, c.counts.last_time) {
+        let restart = w.restart_at_unix_us;
+        if restart < first || restart > last {
+            warnings.push(format!(
+                "the restart time {} is outside the log ({} to {}): nothing to compare",
+                format_rfc3339(restart),
+                format_rfc3339(first),
+                format_rfc3339(last)
+            ));
+        }
+        if w.observed_minutes < 15.0 && restart <= last {
+            warnings.push(format!(
+                "the log ends {:.1} minutes after the restart: later warm-up windows are incomplete",
+                w.observed_minutes
+            ));
+        }
+    }
+    if c.counts.untimed > 0 && c.counts.first_time.is_some() {
+        warnings.push(format!(
+            "{} counted requests have no time; the cache simulations replay them first",
+            c.counts.untimed
+        ));
+    }
+    if latency.request_time.is_none() && latency.upstream_time.is_none() && matched > 0 {
+        warnings.push(
+            "the log records no response times (use a format with $request_time or %D, e.g. nginx-timed)"
+                .to_string(),
+        );
+    }
+    warnings
 }
 
 fn share(part: u64, total: u64) -> f64 {

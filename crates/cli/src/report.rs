@@ -4,7 +4,6 @@
 use anyhow::Result;
 use hotkeys_capacity::analyze::{self, Analysis, group_digits};
 use hotkeys_capacity::{latency, render};
-use hotkeys_parser::keys::KeyCounts;
 
 use crate::config::ReportCommand;
 use crate::exit::Exit;
@@ -64,13 +63,7 @@ fn report_to_stderr(analysis: &Analysis, quiet: bool) {
     }
     let r = &analysis.report;
     let s = &r.summary;
-    let counts = KeyCounts {
-        matched: s.requests,
-        filtered: s.filtered,
-        no_target: s.no_target,
-        unrouted: s.unrouted,
-    };
-    eprintln!("{}", counted_line(scan, &counts, s.distinct_keys));
+    eprintln!("{}", counted_line(scan, &analysis.counts, s.distinct_keys));
     let t = &analysis.timings;
     let secs = t.curve.as_secs_f64();
     let speed = if secs > 0.0 {

@@ -9,6 +9,7 @@ use hotkeys_contract::Routes;
 use crate::backoff::Backoff;
 use crate::breaker::BreakerConfig;
 use crate::error::WarmError;
+use crate::origin_url::base_url;
 use crate::redact::{Secrets, redact_url};
 use crate::status::StatusSet;
 
@@ -136,7 +137,7 @@ impl WarmConfig {
     pub fn validate(&self) -> Result<(), WarmError> {
         let kind = self.origin_kind()?;
         if kind == OriginKind::Http {
-            crate::origin::http::base_url(&self.origin)?;
+            base_url(&self.origin)?;
         }
         if self.redis.is_empty() {
             return Err(WarmError::Setting(

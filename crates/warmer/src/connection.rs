@@ -44,7 +44,7 @@ pub struct Handle {
 
 /// Connection settings from a URL, with `password` when the URL has none.
 pub fn connection_info(url: &str, password: Option<&str>) -> Result<ConnectionInfo, RedisError> {
-    crate::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let info = url.into_connection_info()?;
     match password {
         Some(p) if info.redis_settings().password().is_none() => {

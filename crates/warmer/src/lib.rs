@@ -84,34 +84,27 @@ mod connection;
 pub mod control;
 pub mod error;
 mod origin;
+mod origin_url;
 pub mod pacer;
 pub mod path;
 pub mod plan;
 pub mod redact;
+mod refusal;
 mod run;
 pub mod status;
 pub mod summary;
 mod target;
 pub mod throttle;
+mod tls;
 pub mod ttl;
 
 pub use config::{DEFAULT_REDIS_URL, OriginKind, WarmConfig};
 pub use control::{Control, Progress, StopReason};
 pub use error::WarmError;
-pub use plan::{Action, Plan, PlanEntry, Refusal, Source};
+pub use plan::{Action, Plan, PlanEntry, Source};
 pub use redact::redact_url;
+pub use refusal::Refusal;
 pub use run::warm;
 pub use status::StatusSet;
 pub use summary::{KeyReport, Latency, Outcome, Summary};
 pub use ttl::TtlRule;
-
-/// Makes ring the process's rustls crypto provider, once. reqwest and
-/// redis are built without a provider of their own (the default one,
-/// aws-lc, needs more than a C compiler to build).
-pub(crate) fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the process installed one first: fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}

@@ -9,8 +9,8 @@
 //! (also percent-encoded), and backslashes, which some servers read as
 //! `/`.
 
-use crate::plan::Refusal;
 use crate::redact::hex;
+use crate::refusal::Refusal;
 
 /// How many rounds of percent-decoding are looked through when searching
 /// for dot-dot segments: enough for `%252e%252e` (double encoding) and

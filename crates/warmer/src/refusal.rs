@@ -1,0 +1,64 @@
+//! Why an entry of the warm list is not fetched: the path checks, the
+//! URL join and the planner each refuse for their own reasons.
+
+/// Why an entry is not fetched. Refused entries count as failed keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The logged target names a scheme or host (`http://other/…`,
+    /// `//other/…`): only paths are ever used.
+    AbsoluteForm,
+    /// Not a path at all (`*`, `host:443`, a key such as `product:42`
+    /// without an origin path).
+    NotOriginForm,
+    /// A `..` segment, possibly percent-encoded.
+    DotSegment,
+    /// A control character, raw or percent-encoded.
+    ControlCharacter,
+    /// A backslash, which some servers read as `/`.
+    InvalidCharacter,
+    /// A routes file is used and no route matches the entry.
+    Unrouted,
+    /// The entry names a route the routes file does not have.
+    UnknownRoute,
+    /// The key is empty.
+    EmptyKey,
+    /// The entry's `key_base64` does not decode.
+    BadKey,
+}
+
+impl Refusal {
+    /// The reason's name in the summary, e.g. `refused_dot_segment`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::AbsoluteForm => "refused_absolute_form",
+            Refusal::NotOriginForm => "refused_not_a_path",
+            Refusal::DotSegment => "refused_dot_segment",
+            Refusal::ControlCharacter => "refused_control_character",
+            Refusal::InvalidCharacter => "refused_invalid_character",
+            Refusal::Unrouted => "refused_unrouted",
+            Refusal::UnknownRoute => "refused_unknown_route",
+            Refusal::EmptyKey => "refused_empty_key",
+            Refusal::BadKey => "refused_bad_key",
+        }
+    }
+
+    /// A sentence for people.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Refusal::AbsoluteForm => {
+                "the logged target names a scheme or host; only paths are sent to the origin"
+            }
+            Refusal::NotOriginForm => {
+                "not a request path (give --routes, or a warm list with origin paths)"
+            }
+            Refusal::DotSegment => "the path has a `..` segment",
+            Refusal::ControlCharacter => "the path has a control character",
+            Refusal::InvalidCharacter => "the path has a backslash, which some servers read as `/`",
+            Refusal::Unrouted => "no route in the routes file matches",
+            Refusal::UnknownRoute => "the entry's route is not in the routes file",
+            Refusal::EmptyKey => "the key is empty",
+            Refusal::BadKey => "the entry's key_base64 does not decode",
+        }
+    }
+}
