@@ -2,9 +2,10 @@
 //!
 //! This crate is the engine behind `hotkeys rank`:
 //!
-//! * [`format`]: log formats. nginx `log_format` and Apache `LogFormat`
-//!   strings compile to one template matcher; JSON lines (nginx, Caddy) have
-//!   their own tolerant scanner; `auto` detects the format of each input.
+//! * [`format`](mod@format): log formats. nginx `log_format` and Apache
+//!   `LogFormat` strings compile to one template matcher; JSON lines (nginx,
+//!   Caddy) have their own tolerant scanner; `auto` detects the format of
+//!   each input.
 //! * [`input`]: files, directories and stdin, with gzip, zstd and bzip2
 //!   recognised from the content.
 //! * [`lines`]: line splitting with bounded memory, whatever the input.

@@ -11,7 +11,8 @@
 //! `combined` that is `$body_bytes_sent`, so the referer and user agent are
 //! never scanned). Auto-detection asks for a full match instead, so it can
 //! tell `combined` from `common`. Templates that open with the common log
-//! format's fields find those with [`ClfHead`] first.
+//! format's fields find those with a matcher specialised for them first
+//! (`ClfHead`, internal to the crate), falling back to the general walk.
 
 use super::clf_head::ClfHead;
 use crate::find::find_byte;
