@@ -26,9 +26,12 @@ pub enum LatencyUnit {
 /// field; a field present but written as `-` is `Some(b"-")`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RawFields<'a> {
+    /// The request's time as written, and the layout to read it with.
     pub time: Option<(&'a [u8], TimeKind)>,
     /// The whole request line, e.g. `GET /a?b=1 HTTP/1.1`.
     pub request_line: Option<&'a [u8]>,
+    /// Method on its own (`$request_method`, `%m`); when present it wins
+    /// over the method in `request_line`.
     pub method: Option<&'a [u8]>,
     /// Path and query as sent (`$request_uri`, `%U%q`, Caddy `request.uri`).
     pub target: Option<&'a [u8]>,
@@ -36,30 +39,57 @@ pub struct RawFields<'a> {
     pub path: Option<&'a [u8]>,
     /// Query string without `?` (`$args`, `$query_string`).
     pub args: Option<&'a [u8]>,
+    /// Protocol on its own, e.g. `HTTP/1.1` (`$server_protocol`, `%H`); when
+    /// present it wins over the protocol in `request_line`.
     pub protocol: Option<&'a [u8]>,
+    /// Response status as decimal text (`$status`, `%s`).
     pub status: Option<&'a [u8]>,
+    /// Response size in bytes as decimal text: the body (`$body_bytes_sent`,
+    /// `%b`) when logged, else the whole response (`$bytes_sent`, `%O`).
     pub bytes: Option<&'a [u8]>,
+    /// Time taken to serve the request as written (`$request_time`, `%D`,
+    /// `%T`), and the unit it is written in.
     pub request_time: Option<(&'a [u8], LatencyUnit)>,
+    /// Time spent waiting on upstream servers as written
+    /// (`$upstream_response_time`): one number or nginx's list of them.
     pub upstream_time: Option<(&'a [u8], LatencyUnit)>,
+    /// Virtual host as logged (`$host`, `%v`), possibly with `:port`.
     pub host: Option<&'a [u8]>,
+    /// Cache verdict as logged, e.g. `HIT` or `MISS` (`$upstream_cache_status`).
     pub cache_status: Option<&'a [u8]>,
 }
 
 /// One request, with its fields converted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Request<'a> {
-    /// Unix time in microseconds.
+    /// Unix time in microseconds; `None` when not logged or `-`.
     pub time: Option<i64>,
+    /// Method as logged, case kept (`GET`, `get`); `None` when not logged
+    /// or `-`.
     pub method: Option<&'a [u8]>,
     /// Path and query as logged; `None` for a request line of `-` or one with
     /// no target (TLS garbage logged as `\x16\x03…`).
     pub target: Option<&'a [u8]>,
+    /// Protocol, e.g. `HTTP/1.1`; `None` when not logged, and for a request
+    /// line without one (`GET /x`).
     pub protocol: Option<&'a [u8]>,
+    /// Response status (any value up to 65535 is accepted); `None` when not
+    /// logged or `-`.
     pub status: Option<u16>,
+    /// Response size in bytes (the body, when the format logs it); `None`
+    /// when not logged or `-`.
     pub bytes: Option<u64>,
+    /// Time taken to serve the request, in microseconds; `None` when not
+    /// logged or `-`.
     pub request_time_us: Option<u64>,
+    /// Time spent on upstream servers, in microseconds, summed over every
+    /// upstream tried; `None` when not logged or no upstream was used (`-`).
     pub upstream_time_us: Option<u64>,
+    /// Virtual host as logged, possibly with `:port`; `None` when not
+    /// logged or `-`.
     pub host: Option<&'a [u8]>,
+    /// Cache verdict as logged (`HIT`, `MISS`, …); `None` when not logged
+    /// or `-`.
     pub cache_status: Option<&'a [u8]>,
 }
 

@@ -54,6 +54,8 @@ enum FormatKind {
 pub enum FormatChoice {
     /// Detect each input's format from its first lines.
     Auto,
+    /// Read every input with this format; lines it does not match are
+    /// malformed.
     Fixed(LogFormat),
 }
 
@@ -61,7 +63,10 @@ pub enum FormatChoice {
 #[derive(Debug, thiserror::Error)]
 #[error("--log-format {given:?}: {reason}")]
 pub struct FormatError {
+    /// The `--log-format` value as the user gave it.
     pub given: String,
+    /// Why it was refused: not a known name, or why the format string does
+    /// not compile (no fields, two fields with nothing between them, …).
     pub reason: String,
 }
 

@@ -24,20 +24,37 @@ use crate::time::TimeKind;
 pub enum FieldKind {
     /// A field the tool does not use (client address, user agent, …).
     Opaque,
+    /// The request's time, written in the given layout
+    /// ([`RawFields::time`]).
     Time(TimeKind),
+    /// The whole request line, `GET /a?b=1 HTTP/1.1` (nginx `$request`,
+    /// Apache `%r`).
     RequestLine,
+    /// The method alone (`$request_method`, `%m`).
     Method,
+    /// Path and query as sent (`$request_uri`, or Apache `%U%q` merged).
     Target,
+    /// Path without query (`$uri`, `%U`).
     Path,
+    /// Query string without `?` (`$args`, `$query_string`).
     Args,
     /// Apache `%q`: the query string with its leading `?`, or empty.
     QueryWithMark,
+    /// The protocol alone, e.g. `HTTP/1.1` (`$server_protocol`, `%H`).
     Protocol,
+    /// Response status (`$status`, `%s`).
     Status,
+    /// Response size in bytes (`$body_bytes_sent`, `%b`, `%O`, …).
     Bytes,
+    /// Time taken to serve the request, in the given unit
+    /// (`$request_time`, `%D`, `%T`).
     RequestTime(LatencyUnit),
+    /// Time spent on upstream servers, in the given unit; may be nginx's
+    /// list of several (`$upstream_response_time`).
     UpstreamTime(LatencyUnit),
+    /// Virtual host (`$host`, `%v`).
     Host,
+    /// Cache verdict (`$upstream_cache_status`).
     CacheStatus,
 }
 
@@ -50,6 +67,7 @@ impl FieldKind {
 /// One compiled piece of a format string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Piece {
+    /// Text every line must show at this place, byte for byte.
     Literal(Vec<u8>),
     /// The field and the name it had in the format string, for messages.
     Field(FieldKind, String),

@@ -37,21 +37,37 @@ pub(super) const CACHE_STATUS: usize = 12;
 /// A bad `--json-field SLOT=PATH[:UNIT]` spec.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum JsonFieldError {
+    /// The spec has no `=`; holds the whole spec.
     #[error("`{0}` is not SLOT=PATH[:UNIT]")]
     MissingEquals(String),
+    /// The part before `=` names no slot; holds that part.
     #[error(
         "unknown slot `{0}`; expected one of time, request, method, target, path, args, \
          protocol, status, bytes, request_time, upstream_time, host, cache_status"
     )]
     UnknownSlot(String),
+    /// Nothing after `=` (or before `:UNIT`); holds the slot name.
     #[error("empty path for slot `{0}`")]
     EmptyPath(String),
+    /// The path has an empty key (`a..b`, `.a`, `a.`); holds the path.
     #[error("empty key in path `{0}` (keys are separated by single dots)")]
     EmptyKey(String),
+    /// A latency slot with a unit other than `s`, `ms` or `us`.
     #[error("unknown unit `{unit}` for slot `{slot}`; expected s, ms or us")]
-    UnknownUnit { slot: String, unit: String },
+    UnknownUnit {
+        /// The slot name as given.
+        slot: String,
+        /// The text after the last `:`.
+        unit: String,
+    },
+    /// A `:UNIT` on a slot that is not a latency, e.g. `time=ts:ms`.
     #[error("slot `{slot}` takes no unit (`:{unit}`); only request_time and upstream_time do")]
-    UnitNotAllowed { slot: String, unit: String },
+    UnitNotAllowed {
+        /// The slot name as given.
+        slot: String,
+        /// The text after the last `:`.
+        unit: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

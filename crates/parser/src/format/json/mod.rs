@@ -66,6 +66,8 @@ impl Default for JsonLineParser {
 }
 
 impl JsonLineParser {
+    /// A parser that fills each field from the first of its candidate keys
+    /// in `fields` that a line has.
     pub fn new(fields: JsonFields) -> Self {
         JsonLineParser {
             nodes: keys::build(&fields),
