@@ -30,6 +30,8 @@ impl Filter {
         }
     }
 
+    /// Whether `r` meets every condition set. A condition on a field the
+    /// request lacks (no method, status, time or host logged) rejects it.
     pub fn accepts(&self, r: &Request<'_>) -> bool {
         if let Some(methods) = &self.methods {
             match r.method {

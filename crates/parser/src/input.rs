@@ -14,7 +14,11 @@ use crate::error::ScanError;
 /// One log input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
+    /// A file, plain or compressed. Directories are meant to be expanded
+    /// into their files first, by [`expand_inputs`].
     File(PathBuf),
+    /// Standard input, read once as a stream (so it cannot be split across
+    /// threads or read a second time).
     Stdin,
 }
 
@@ -69,9 +73,13 @@ pub fn expand_inputs(args: &[PathBuf]) -> Vec<Source> {
 /// How an input is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// Plain text: no known magic number at the start.
     None,
+    /// gzip, possibly several members one after another.
     Gzip,
+    /// Zstandard, possibly several frames one after another.
     Zstd,
+    /// bzip2, possibly several streams one after another.
     Bzip2,
 }
 
@@ -86,6 +94,7 @@ impl Compression {
         }
     }
 
+    /// Lower-case name for messages: `plain`, `gzip`, `zstd` or `bzip2`.
     pub fn name(self) -> &'static str {
         match self {
             Compression::None => "plain",

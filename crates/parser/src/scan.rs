@@ -41,10 +41,14 @@ pub trait Accumulator: Send {
     /// worker sees tasks in whatever order the workers take them.
     const ORDERED: bool = false;
 
+    /// Takes one parsed request. Every line that parses arrives here, before
+    /// any filter or window: those are the accumulator's to apply.
     fn add(&mut self, request: &Request<'_>);
     /// Called once by each worker after its last task, on that worker's
     /// thread (so in parallel with the others), before any merge.
     fn finish(&mut self) {}
+    /// Absorbs another worker's accumulator, so that `self` ends up as if it
+    /// had seen both workers' requests.
     fn merge(&mut self, other: Self)
     where
         Self: Sized;
@@ -53,7 +57,10 @@ pub trait Accumulator: Send {
 /// How to scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
+    /// The format of every input, or detection per input.
     pub format: FormatChoice,
+    /// Which JSON keys feed which field, for JSON-lines inputs (fixed or
+    /// detected).
     pub json_fields: JsonFields,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
@@ -97,8 +104,11 @@ impl Default for ScanOptions {
 /// A line that could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Malformed {
+    /// The input's name in messages: its path, or `<stdin>`.
     pub input: String,
+    /// Line number within that input, counted from 1.
     pub line: u64,
+    /// What was wrong with the line.
     pub reason: String,
 }
 
@@ -106,36 +116,50 @@ pub struct Malformed {
 /// problem were counted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputProblem {
+    /// The input's name in messages: its path, or `<stdin>`.
     pub input: String,
+    /// What went wrong, and after which line when reading had begun.
     pub message: String,
 }
 
 /// The format used for one input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatUse {
+    /// The input's name in messages: its path, or `<stdin>`.
     pub input: String,
+    /// The format's name, as [`LogFormat::name`] gives it.
     pub format: String,
+    /// Whether the format was detected from the input's first lines rather
+    /// than given with `--log-format`.
     pub detected: bool,
 }
 
 /// What a scan saw, apart from what the accumulator collected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanReport {
+    /// Inputs given, including those that could not be read.
     pub inputs: u64,
     /// Every line read, including blank, malformed and too long ones.
     pub lines: u64,
+    /// Lines empty or all whitespace: skipped, and not malformed.
     pub blank_lines: u64,
+    /// Lines the format could not read (too long ones not included).
     pub malformed: u64,
+    /// Lines longer than [`ScanOptions::max_line`], skipped unread.
     pub too_long: u64,
     /// Log text read (after decompression).
     pub bytes_read: u64,
-    /// Earliest and latest request time, Unix microseconds.
+    /// Earliest request time, Unix microseconds, over every parsed line
+    /// (before any filter or window); `None` when no line had a time.
     pub first_time: Option<i64>,
+    /// Latest request time, as `first_time`.
     pub last_time: Option<i64>,
     /// The first malformed lines, in input and line order.
     pub malformed_samples: Vec<Malformed>,
     /// Inputs that could not be read completely, in input order.
     pub problems: Vec<InputProblem>,
+    /// The format each input was read with, in input order; an input that
+    /// was empty, unreadable, or in no known format has none.
     pub formats: Vec<FormatUse>,
 }
 
