@@ -37,8 +37,16 @@ pub const DEPTH: usize = 16;
 /// Totals of one key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
+    /// Requests counted under the key; an upper bound in bounded-memory
+    /// mode (see `error`).
     pub requests: u64,
+    /// Response bytes summed over those requests (0 for a request that
+    /// logged none); a lower bound once keys have been dropped in
+    /// bounded-memory mode.
     pub bytes: u64,
+    /// Latency summed over those requests, in microseconds (request time,
+    /// else upstream time; 0 for a request that logged neither); a lower
+    /// bound like `bytes`.
     pub cost_us: u64,
     /// How much `requests` may overstate the truth: non-zero only in
     /// bounded-memory mode, where a key can have been evicted and re-entered
@@ -58,7 +66,11 @@ impl std::ops::AddAssign for Totals {
 /// What one request adds to its key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Update<'a> {
+    /// Response bytes of the request; 0 when it logged none.
     pub bytes: u64,
+    /// The request's latency in microseconds
+    /// ([`Request::latency_us`](crate::record::Request::latency_us)): added
+    /// to the key's cost and, when `Some`, to its latency distribution.
     pub latency_us: Option<u64>,
     /// The route that made the key and the target it came from.
     pub route: Option<(usize, &'a [u8])>,
@@ -104,6 +116,13 @@ impl Slot {
 const LEN_BITS: u32 = 24;
 const MAX_KEY_LEN: usize = (1 << LEN_BITS) - 1;
 
+/// One worker's keys with their [`Totals`], latency distributions and
+/// routes (see the module docs for its layout and pipeline).
+///
+/// Each key has an id, `0..id_count()` in the order keys were first
+/// resolved, that the per-key getters take; ids are only stable until
+/// [`KeyTable::retain`] or [`KeyTable::clear`]. A key longer than 16 MiB
+/// less one byte is cut to that length.
 pub struct KeyTable {
     /// Length is a power of two.
     slots: Vec<Slot>,
@@ -158,6 +177,7 @@ impl KeyTable {
         self.spans.len()
     }
 
+    /// Whether the table has no key, pending ones included (flushes).
     pub fn is_empty(&mut self) -> bool {
         self.len() == 0
     }
@@ -486,10 +506,15 @@ impl KeyTable {
         self.totals[id]
     }
 
+    /// Latency distribution of key `id` (flush first); `None` when none of
+    /// its requests logged a latency, or the table keeps no distributions.
     pub fn latency(&self, id: usize) -> Option<&LatencySketch> {
         self.latency.get(id).and_then(|l| l.as_deref())
     }
 
+    /// With routes: the index of the route that made key `id` and a target
+    /// it came from, the smallest such pair seen so the pick does not depend
+    /// on thread timing (flush first). `None` without routes.
     pub fn route(&self, id: usize) -> Option<&(usize, Box<[u8]>)> {
         self.routes.get(id).and_then(Option::as_ref)
     }

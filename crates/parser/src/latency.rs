@@ -40,6 +40,8 @@ fn bucket_value(bucket: u16) -> u64 {
 }
 
 impl LatencySketch {
+    /// Adds one latency, in microseconds; kept to within 1/32 of its value
+    /// (exactly below 32 µs).
     pub fn record(&mut self, us: u64) {
         self.add_count(bucket_of(us), 1);
     }
@@ -51,6 +53,8 @@ impl LatencySketch {
         }
     }
 
+    /// Adds every latency of `other`: the result is the sketch that would
+    /// have recorded both inputs.
     pub fn merge(&mut self, other: &LatencySketch) {
         for &(b, c) in &other.buckets {
             self.add_count(b, c);
@@ -62,6 +66,7 @@ impl LatencySketch {
         self.buckets.capacity() * std::mem::size_of::<(u16, u32)>()
     }
 
+    /// Latencies recorded (each bucket saturates at `u32::MAX`).
     pub fn count(&self) -> u64 {
         self.buckets.iter().map(|&(_, c)| u64::from(c)).sum()
     }

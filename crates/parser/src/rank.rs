@@ -112,6 +112,8 @@ pub enum RankBy {
 }
 
 impl RankBy {
+    /// The name used on the command line and in the warm list's
+    /// `ranked_by`: `requests`, `bytes` or `cost`.
     pub fn name(self) -> &'static str {
         match self {
             RankBy::Requests => "requests",
@@ -148,6 +150,9 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// A budget of `limit` bytes for all key tables together, nothing used
+    /// yet. Tables are trimmed at 45% of it, so that peaks while they grow
+    /// and merge stay within it.
     pub fn new(limit: usize) -> Self {
         MemoryBudget {
             limit,
@@ -192,12 +197,21 @@ const LOCAL_KEYS: usize = 512 * 1024;
 /// Totals of one ranked key.
 #[derive(Clone, Debug, Default)]
 pub struct KeyStats {
+    /// Requests counted under the key; an upper bound when the ranking is
+    /// approximate.
     pub requests: u64,
+    /// Response bytes summed over those requests; a lower bound when the
+    /// ranking is approximate.
     pub bytes: u64,
+    /// Latency summed over those requests, in microseconds (request time,
+    /// else upstream time): the origin time a warm cache would save. A
+    /// lower bound when the ranking is approximate.
     pub cost_us: u64,
     /// How much `requests` may overstate the true count (bounded-memory
     /// mode only; the true count is in `requests - error ..= requests`).
     pub error: u64,
+    /// Distribution of the requests' latencies, in microseconds; empty when
+    /// none was logged, and always empty in bounded-memory mode.
     pub latency: LatencySketch,
     /// With routes: the route that made the key and the smallest target
     /// that produced it (smallest, so the choice does not depend on which
@@ -336,10 +350,13 @@ impl<'r> KeyCounter<'r> {
         e.happened = true;
     }
 
+    /// Requests seen so far by this counter: matched, and skipped by reason.
     pub fn counts(&self) -> KeyCounts {
         self.counts
     }
 
+    /// Keys in this counter's own table (flushes it). With a shared store,
+    /// keys already moved there are not included.
     pub fn distinct_keys(&mut self) -> usize {
         self.keys.len()
     }
@@ -487,6 +504,7 @@ impl Accumulator for KeyCounter<'_> {
 /// Keys in rank order.
 #[derive(Debug)]
 pub struct Ranking {
+    /// The metric the keys are ordered by, and that `total` sums.
     pub by: RankBy,
     /// The metric summed over every key (not only the kept ones).
     pub total: u64,
@@ -495,7 +513,11 @@ pub struct Ranking {
     /// Whether keys were dropped to stay within the memory budget, so that
     /// counts are estimates with errors (see [`KeyStats::error`]).
     pub approximate: bool,
+    /// Requests matched and skipped (by reason) over the whole run.
     pub counts: KeyCounts,
+    /// The kept keys (the `top` asked for, or all when it was 0), highest
+    /// metric first; ties are broken by key bytes, so the order is the same
+    /// on every run.
     pub keys: Vec<(Box<[u8]>, KeyStats)>,
 }
 
