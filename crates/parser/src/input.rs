@@ -106,13 +106,14 @@ impl Compression {
 }
 
 /// Counts bytes as they are read, for the progress bar.
-pub struct CountingReader<'p, R> {
+pub(crate) struct CountingReader<'p, R> {
     inner: R,
     counter: Option<&'p AtomicU64>,
 }
 
 impl<'p, R: Read> CountingReader<'p, R> {
-    pub fn new(inner: R, counter: Option<&'p AtomicU64>) -> Self {
+    /// Reads from `inner`, adding each read's byte count to `counter`.
+    pub(crate) fn new(inner: R, counter: Option<&'p AtomicU64>) -> Self {
         CountingReader { inner, counter }
     }
 }

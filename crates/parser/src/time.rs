@@ -121,7 +121,9 @@ fn same_bytes_except(a: &[u8], b: &[u8], skip: std::ops::Range<usize>) -> bool {
     }
 }
 
-pub fn parse_time(raw: &[u8], kind: TimeKind) -> Option<i64> {
+/// Unix microseconds of `raw` read as `kind` (every layout in turn for
+/// [`TimeKind::Any`]), without the cache.
+fn parse_time(raw: &[u8], kind: TimeKind) -> Option<i64> {
     match kind {
         TimeKind::Clf => parse_clf(raw),
         TimeKind::Iso8601 => parse_iso8601(raw),
