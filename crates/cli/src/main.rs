@@ -5,6 +5,8 @@
 //! configuration ([`config`]) → one library call → output and a summary on
 //! stderr (`rank.rs`, `report.rs`, `warm.rs`).
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod config;
 mod exit;

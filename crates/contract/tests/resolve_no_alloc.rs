@@ -19,6 +19,9 @@ fn count() {
     let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
 }
 
+// SAFETY: every method forwards to the system allocator unchanged, so the
+// allocator's contract holds as it does for `System`; counting touches only
+// a thread-local.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();

@@ -81,7 +81,7 @@
 //! format, so one seed yields the same requests (and the same [`Truth`]) in
 //! every format.
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod clients;
 mod clock;

@@ -1,5 +1,7 @@
 //! `hotkeys-loggen`: writes realistic, reproducible web access logs.
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};

@@ -126,8 +126,21 @@ impl KeyCounts {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// One route, `/p/ID` → `product:ID`, for the tests of every counter.
+    pub(crate) fn product_routes() -> Routes {
+        Routes::from_toml_str(
+            r#"
+            [[route]]
+            name = "product"
+            match = '^/p/(?P<id>[0-9]+)$'
+            key = "product:{id}"
+            "#,
+        )
+        .unwrap()
+    }
 
     fn get(target: Option<&[u8]>, status: u16) -> Request<'_> {
         Request {
@@ -166,18 +179,9 @@ mod tests {
 
     #[test]
     fn routes_build_keys_and_leave_the_rest_unrouted() {
-        let routes = Routes::from_toml_str(
-            r#"
-            [[route]]
-            name = "product"
-            match = '^/p/(?P<id>[0-9]+)$'
-            key = "product:{id}"
-            "#,
-        )
-        .unwrap();
         let rules = KeyRules {
             filter: Filter::default(),
-            routes: Some(routes),
+            routes: Some(product_routes()),
         };
         let mut scratch = rules.scratch();
         let keyed = rules

@@ -525,7 +525,6 @@ pub struct Ranking {
 mod tests {
     use super::*;
     use crate::filter::Filter;
-    use hotkeys_contract::routes::Routes;
 
     fn get<'a>(target: &'a [u8], bytes: u64, latency: Option<u64>) -> Request<'a> {
         Request {
@@ -639,17 +638,8 @@ mod tests {
 
     #[test]
     fn routes_make_keys_and_count_the_rest_as_unrouted() {
-        let routes = Routes::from_toml_str(
-            r#"
-            [[route]]
-            name = "product"
-            match = '^/p/(?P<id>[0-9]+)$'
-            key = "product:{id}"
-            "#,
-        )
-        .unwrap();
         let rules = KeyRules {
-            routes: Some(routes),
+            routes: Some(crate::keys::tests::product_routes()),
             ..KeyRules::default()
         };
         let mut c = KeyCounter::new(&rules);

@@ -11,6 +11,8 @@
 //! A test that needs `redis-server` and does not find it fails with a
 //! message saying how to install it; it never skips silently.
 
+#![forbid(unsafe_code)]
+
 pub mod origin;
 pub mod redis_server;
 

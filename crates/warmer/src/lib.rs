@@ -75,7 +75,7 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod backoff;
 pub mod breaker;

@@ -2,6 +2,8 @@
 //! a body of `--size` bytes (default 100). Prints its port on stdout, then
 //! serves until killed.
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 use hotkeys_testkit::{Origin, Reply};
