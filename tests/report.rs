@@ -764,58 +764,6 @@ fn output_file_is_written_whole_and_nothing_else() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-#[test]
-fn filters_and_routes_work_as_for_rank() {
-    let dir = scratch();
-    let routes = write(
-        dir.path(),
-        "routes.toml",
-        br#"
-[[route]]
-name = "product"
-match = '^/api/products/(?P<id>[0-9]+)'
-key = "product:{id}"
-"#,
-    );
-    let logs = sample_logs();
-    let args: Vec<&dyn AsRef<OsStr>> = vec![&logs, &"--routes", &routes, &"--status", &"200"];
-    let doc = report_json(&args);
-    let mut rank_args = args.clone();
-    rank_args.extend([&"--format" as &dyn AsRef<OsStr>, &"json", &"--top", &"0"]);
-    let rank = subcommand("rank", &rank_args, None);
-    expect_code(&rank, 0);
-    let rank = json(&rank);
-    assert_eq!(
-        u64_at(&doc, "/summary/requests"),
-        u64_at(&rank, "/stats/matched")
-    );
-    assert_eq!(
-        u64_at(&doc, "/summary/unrouted"),
-        u64_at(&rank, "/stats/unrouted")
-    );
-    assert_eq!(
-        u64_at(&doc, "/summary/distinct_keys"),
-        u64_at(&rank, "/stats/distinct_keys")
-    );
-    let top: BTreeMap<String, u64> = array(&doc, "/top_keys")
-        .iter()
-        .map(|k| {
-            (
-                k["key"].as_str().unwrap().to_string(),
-                u64_at(k, "/requests"),
-            )
-        })
-        .collect();
-    for (key, n) in &top {
-        assert!(key.starts_with("product:"), "{key}");
-        let in_rank = array(&rank, "/keys")
-            .iter()
-            .find(|k| k["key"] == key.as_str())
-            .map(|k| u64_at(k, "/requests"));
-        assert_eq!(in_rank, Some(*n), "{key}");
-    }
-}
-
 /// A key as both JSON documents write it: the display text, and the
 /// exact bytes in base64 when they are not UTF-8.
 fn key_id(entry: &Value) -> (String, Option<String>) {
@@ -853,8 +801,10 @@ key = "product:{id}"
         vec![&logs],
         vec![&logs, &"--all", &"--method", &"GET,POST"],
         vec![&logs, &"--routes", &routes],
+        vec![&logs, &"--routes", &routes, &"--status", &"200"],
     ];
     for args in cases {
+        let routed = args.iter().any(|a| a.as_ref() == "--routes");
         let shown: Vec<String> = args
             .iter()
             .map(|a| a.as_ref().to_string_lossy().into_owned())
@@ -890,6 +840,13 @@ key = "product:{id}"
         let from_rank = per_key(array(&rank, "/keys"));
         assert!(!from_rank.is_empty(), "no keys for {shown:?}");
         assert_eq!(from_report, from_rank, "per-key requests for {shown:?}");
+        if routed {
+            assert!(
+                from_rank.keys().all(|(k, _)| k.starts_with("product:")),
+                "a key not made by the route for {shown:?}"
+            );
+            assert!(u64_at(&rank, "/stats/unrouted") > 0, "{shown:?}");
+        }
     }
 }
 
