@@ -34,22 +34,32 @@ pub const MIN_TRUSTED_SAMPLED_KEYS: u64 = 10_000;
 
 /// A report and what else a caller may want from the run.
 pub struct Analysis {
+    /// The report, for [`render`](crate::render).
     pub report: Report,
+    /// What the scan saw: inputs, lines, formats, malformed line samples
+    /// and inputs that could not be read to the end.
     pub scan: ScanReport,
     /// What became of the requests, as `rank` counts them.
     pub counts: KeyCounts,
-    /// For `--hgrm`.
+    /// Request times of the counted requests, in microseconds, for `--hgrm`.
     pub request_time: Histogram<u64>,
+    /// Upstream times of the counted requests, in microseconds: what
+    /// `--hgrm` writes when the log has no request times.
     pub upstream_time: Histogram<u64>,
+    /// How long the scan and the curve took.
     pub timings: Timings,
 }
 
 /// Where the time went.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timings {
+    /// The parallel scan of the inputs; zero from [`analyze`] alone (only
+    /// [`run`] scans).
     pub scan: Duration,
     /// The stack-distance pass of the hit-ratio curve.
     pub curve: Duration,
+    /// Requests the curve pass replayed: every counted one, or only the
+    /// SHARDS sample.
     pub curve_requests: u64,
 }
 

@@ -39,7 +39,9 @@ const MAX_METHODS: usize = 32;
 /// Totals of one key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyTotals {
+    /// Counted requests for the key.
     pub requests: u64,
+    /// Response bytes of those requests (0 for one without a size).
     pub bytes: u64,
     /// The largest response: the object's size in a cache.
     pub max_bytes: u64,
@@ -64,8 +66,11 @@ pub struct Counts {
     pub keys: KeyCounts,
     /// Counted requests without a time.
     pub untimed: u64,
-    /// Earliest and latest time of a counted request, Unix microseconds.
+    /// Earliest time of a counted request, Unix microseconds; `None` when
+    /// none has a time.
     pub first_time: Option<i64>,
+    /// Latest time of a counted request, Unix microseconds; `None` when
+    /// none has a time.
     pub last_time: Option<i64>,
 }
 
@@ -198,6 +203,8 @@ pub struct Collector<'r> {
 const STATUS_SLOTS: usize = 1000;
 
 impl<'r> Collector<'r> {
+    /// An empty collector that makes keys with `rules` and keeps the
+    /// accesses `method` asks for.
     pub fn new(rules: &'r KeyRules, method: CurveMethod) -> Self {
         Collector {
             rules,
@@ -460,20 +467,28 @@ pub struct Collected {
     pub rate: SampleRate,
     /// Key bytes by id.
     pub keys: Vec<Box<[u8]>>,
+    /// Totals by key id, over every counted request (sampled or not).
     pub totals: Vec<KeyTotals>,
     /// Sampled requests in input order.
     pub accesses: Vec<Access>,
-    /// Parallel to `accesses`.
+    /// Parallel to `accesses`: each one's response time in microseconds
+    /// (request time, else upstream time), or [`NO_LATENCY`].
     pub latencies: Vec<u32>,
+    /// What became of the parsed requests, and their time span.
     pub counts: Counts,
-    /// Every parsed request by method (as logged) and by status (`None`:
-    /// missing or out of range).
+    /// Every parsed request by method, as logged (`-` when missing; past
+    /// 32 methods, the rest under `(other)`).
     pub methods: Vec<(Vec<u8>, u64)>,
+    /// Every parsed request by status code, ascending; `None` (last): missing
+    /// or out of range.
     pub statuses: Vec<(Option<u16>, u64)>,
     /// Counted requests per minute since the epoch.
     pub minutes: HashMap<i64, u64>,
+    /// Request times of the counted requests, in microseconds.
     pub request_time: Histogram<u64>,
+    /// Upstream times of the counted requests, in microseconds.
     pub upstream_time: Histogram<u64>,
+    /// Response sizes of the counted requests that logged one, in bytes.
     pub response_bytes: Histogram<u64>,
 }
 

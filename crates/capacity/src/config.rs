@@ -13,7 +13,9 @@ use crate::sampling::SampleRate;
 /// A cache capacity: a number of objects, or bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CacheSize {
+    /// This many objects, whatever their sizes.
     Objects(u64),
+    /// This many bytes, each object taking its key's largest response.
     Bytes(u64),
 }
 
@@ -67,6 +69,7 @@ impl CacheSize {
         }
     }
 
+    /// The number of objects or of bytes, without its unit.
     pub fn value(self) -> u64 {
         match self {
             CacheSize::Objects(n) | CacheSize::Bytes(n) => n,
@@ -80,7 +83,11 @@ pub enum CurveMethod {
     /// Exact while the input has at most this many requests; above it,
     /// SHARDS at the largest rate of 10%, 1%, 0.1%, 0.01% that keeps at most
     /// this many requests in the sample.
-    Auto { max_exact_requests: u64 },
+    Auto {
+        /// The limit, in counted requests ([`DEFAULT_MAX_EXACT_REQUESTS`]
+        /// by default).
+        max_exact_requests: u64,
+    },
     /// Exact whatever the size (memory: 16 bytes per request).
     Exact,
     /// SHARDS at this rate.
@@ -156,6 +163,7 @@ pub enum ReportFormat {
     /// Aligned tables for a terminal.
     #[default]
     Text,
+    /// One JSON document: the [`Report`](crate::report::Report) as it is.
     Json,
     /// One self-contained page with SVG charts.
     Html,
@@ -167,7 +175,9 @@ pub const DEFAULT_WARM_TOP: [u64; 3] = [100, 1_000, 10_000];
 /// Everything a report needs.
 #[derive(Clone, Debug)]
 pub struct ReportConfig {
+    /// The logs to read, in order: files, or stdin.
     pub inputs: Vec<Source>,
+    /// How they are read: log format, threads, line limit, progress.
     pub scan: ScanOptions,
     /// Which requests count and how they become keys, as for `rank`.
     pub rules: KeyRules,
@@ -176,7 +186,10 @@ pub struct ReportConfig {
     /// Capacities for the hit-ratio table; empty: a spread derived from the
     /// working set.
     pub cache_sizes: Vec<CacheSize>,
+    /// Exact or sampled hit-ratio curve; automatic by default.
     pub method: CurveMethod,
+    /// When the warm-up simulation restarts the cache; halfway through the
+    /// log by default.
     pub restart_at: RestartAt,
     /// Top-N lists to warm, ascending.
     pub warm_top: Vec<u64>,

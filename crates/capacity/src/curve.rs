@@ -31,7 +31,9 @@ use crate::trace::Access;
 /// Requests and bytes, the two things every ratio is a share of.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Weight {
+    /// A number of requests; fractional once scaled or interpolated.
     pub requests: f64,
+    /// Their response bytes.
     pub bytes: f64,
 }
 
@@ -56,15 +58,18 @@ pub struct Distances {
     /// same weighted by request bytes.
     byte_requests: Histogram<u64>,
     byte_bytes: Histogram<u64>,
-    /// Requests in the pass, and the first requests of their keys.
+    /// Requests in the pass.
     pub total: Weight,
+    /// The first request of each key: a miss at any capacity.
     pub cold: Weight,
+    /// Keys in the pass.
     pub distinct_keys: u64,
 }
 
 /// How the distances relate to the full trace.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scale {
+    /// The rate the keys were sampled at; [`SampleRate::ALL`] when exact.
     pub rate: SampleRate,
     /// The full trace's requests and bytes (not only the sampled ones).
     pub full: Weight,
@@ -75,7 +80,9 @@ pub struct Scale {
 /// Hit ratio and byte hit ratio at one capacity.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ratios {
+    /// Fraction (0 to 1) of the requests served from the cache.
     pub hit_ratio: f64,
+    /// Fraction (0 to 1) of the response bytes served from the cache.
     pub byte_hit_ratio: f64,
 }
 

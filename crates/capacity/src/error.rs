@@ -17,12 +17,29 @@ pub enum CapacityError {
 /// An option value that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// A cache size that is neither a positive number of objects nor a
+    /// positive size with a unit.
     #[error(
         "cache size {input:?}: {reason}; give a number of objects (10000) or a size with a unit (64MiB, 2GiB)"
     )]
-    CacheSize { input: String, reason: String },
+    CacheSize {
+        /// The text as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A sample rate that is not a fraction (or percentage) above 0 and at
+    /// most 1, or too small to keep any key.
     #[error("sample rate {input:?}: expected a fraction above 0 and at most 1, e.g. 0.01")]
-    SampleRate { input: String },
+    SampleRate {
+        /// The text as given.
+        input: String,
+    },
+    /// A warm-up list size that is not a positive whole number, or an
+    /// empty list.
     #[error("warm-up list size {input:?}: expected a whole number of keys, e.g. 100,1000,10000")]
-    WarmTop { input: String },
+    WarmTop {
+        /// The entry in question, or the whole list when it is empty.
+        input: String,
+    },
 }

@@ -11,14 +11,21 @@ use serde::Serialize;
 /// exact bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct KeyName {
+    /// The key as text: exact when valid UTF-8, else with U+FFFD for each
+    /// invalid sequence.
     pub key: String,
+    /// The exact bytes in standard base64 when the key is not valid UTF-8;
+    /// `None` (and absent from JSON) otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_base64: Option<String>,
+    /// The exact key, for the text and HTML renderers to escape; not in
+    /// JSON.
     #[serde(skip)]
     pub bytes: Vec<u8>,
 }
 
 impl KeyName {
+    /// Both forms of the key `bytes`.
     pub fn new(bytes: &[u8]) -> KeyName {
         match std::str::from_utf8(bytes) {
             Ok(s) => KeyName {

@@ -13,12 +13,20 @@ use crate::keyname::KeyName;
 /// Percentiles of one distribution, in microseconds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Percentiles {
+    /// Requests that logged this time.
     pub count: u64,
+    /// Arithmetic mean, in microseconds.
     pub mean_us: f64,
+    /// Median, in microseconds; like the other values, to HdrHistogram's 3
+    /// significant digits.
     pub p50_us: u64,
+    /// 90th percentile, in microseconds.
     pub p90_us: u64,
+    /// 99th percentile, in microseconds.
     pub p99_us: u64,
+    /// 99.9th percentile, in microseconds.
     pub p999_us: u64,
+    /// Longest time, in microseconds.
     pub max_us: u64,
 }
 
@@ -43,16 +51,22 @@ impl Percentiles {
 /// One point of a percentile distribution chart.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DistributionPoint {
+    /// Percentage of the requests, 0 to 100 (not a fraction).
     pub percentile: f64,
+    /// The time, in microseconds, at or below which that percentage of
+    /// requests were answered.
     pub value_us: u64,
 }
 
 /// Response times of one key.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KeyLatency {
+    /// The key, written as `key` (and `key_base64`) in JSON.
     #[serde(flatten)]
     pub key: KeyName,
+    /// Counted requests for the key, with or without a time.
     pub requests: u64,
+    /// Its response times: request time, else upstream time, per request.
     pub latency: Percentiles,
 }
 
@@ -63,7 +77,11 @@ pub struct Latency {
     pub request_time: Option<Percentiles>,
     /// Time spent waiting for the origin (`$upstream_response_time`).
     pub upstream_time: Option<Percentiles>,
+    /// Request time by percentile, for the chart; empty without request
+    /// times.
     pub request_time_distribution: Vec<DistributionPoint>,
+    /// Upstream time by percentile, for the chart; empty without upstream
+    /// times.
     pub upstream_time_distribution: Vec<DistributionPoint>,
     /// The most requested keys with response times (request time, else
     /// upstream time), most requested first.

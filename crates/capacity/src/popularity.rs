@@ -26,48 +26,74 @@ const MIN_FIT_POINTS: usize = 5;
 /// Share of the traffic served by the top `top` keys.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Coverage {
+    /// The N of "the top N keys", as asked for.
     pub top: u64,
     /// Keys actually counted (fewer when the log has fewer keys).
     pub keys: u64,
+    /// Fraction (0 to 1) of the counted requests that are for these keys.
     pub requests_share: f64,
+    /// Fraction (0 to 1) of the response bytes that are for these keys.
     pub bytes_share: f64,
 }
 
 /// Keys requested exactly once.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OneHitWonders {
+    /// Keys with exactly one counted request.
     pub keys: u64,
+    /// `keys` as a fraction (0 to 1) of the distinct keys.
     pub share_of_keys: f64,
+    /// Their requests as a fraction (0 to 1) of the counted requests: the
+    /// misses no cache avoids.
     pub share_of_requests: f64,
 }
 
 /// Keys whose request count is in `min_requests..=max_requests`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FrequencyBucket {
+    /// Lowest request count of the range, a power of two.
     pub min_requests: u64,
+    /// Highest request count of the range, inclusive: twice `min_requests`
+    /// minus one.
     pub max_requests: u64,
+    /// Keys whose request count falls in the range.
     pub keys: u64,
+    /// The requests of those keys, summed.
     pub requests: u64,
 }
 
 /// A fitted Zipf exponent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ZipfFit {
+    /// s in `count ∝ rank^-s`: the negated slope of ln count against
+    /// ln rank.
     pub exponent: f64,
+    /// R² of that line, 0 to 1; a low value means the traffic is not
+    /// Zipf-like.
     pub r_squared: f64,
+    /// First rank fitted (always 1).
     pub fit_from_rank: u64,
+    /// Last rank fitted: the last with at least [`MIN_FIT_COUNT`] requests.
     pub fit_to_rank: u64,
+    /// Log-spaced ranks the line was fitted on.
     pub points: usize,
 }
 
 /// Everything about popularity.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Popularity {
+    /// Coverage of the top 10, 100, 1,000 and 10,000 keys
+    /// ([`COVERAGE_TOPS`]).
     pub coverage: Vec<Coverage>,
     /// Denser coverage points, for the chart.
     pub coverage_curve: Vec<Coverage>,
+    /// Keys requested exactly once.
     pub one_hit_wonders: OneHitWonders,
+    /// Keys by request count in ranges 1, 2-3, 4-7, ..., ascending; ranges
+    /// without keys are left out.
     pub frequency: Vec<FrequencyBucket>,
+    /// `None` when too few ranks have at least [`MIN_FIT_COUNT`] requests
+    /// to fit a line.
     pub zipf: Option<ZipfFit>,
 }
 

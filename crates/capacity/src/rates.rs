@@ -15,8 +15,11 @@ use serde::Serialize;
 pub struct RateStats {
     /// Requests per period.
     pub mean: f64,
+    /// Median requests per period, quiet periods counting as zero.
     pub p50: u64,
+    /// 99th percentile of requests per period (nearest rank).
     pub p99: u64,
+    /// Requests in the busiest period.
     pub peak: u64,
     /// Start of the busiest period (the earliest, on ties), RFC 3339.
     pub peak_at: String,
@@ -27,6 +30,7 @@ pub struct RateStats {
 /// One point of the rate chart.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RatePoint {
+    /// Start of the point's period, RFC 3339 in UTC.
     pub start: String,
     /// Unix seconds of `start`, for plotting.
     pub start_unix: i64,
@@ -37,11 +41,16 @@ pub struct RatePoint {
 /// The rate section.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Rates {
+    /// Over every minute from the first counted request's to the last's.
     pub per_minute: RateStats,
+    /// Over every clock hour (UTC) from the first counted request's to the
+    /// last's.
     pub per_hour: RateStats,
     /// Seconds per chart point: a minute for logs of a few hours, longer
     /// periods so that a chart has at most [`MAX_POINTS`] points.
     pub series_period_seconds: u64,
+    /// The chart's points in time order. Quiet periods are zero points,
+    /// unless a stray far-off time would make too many of them.
     pub series: Vec<RatePoint>,
 }
 

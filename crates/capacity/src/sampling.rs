@@ -70,6 +70,8 @@ impl SampleRate {
         }
     }
 
+    /// Keys whose [`key_point`] is below this are sampled: the rate times
+    /// [`MODULUS`].
     pub fn threshold(self) -> u64 {
         self.threshold
     }
@@ -79,10 +81,12 @@ impl SampleRate {
         self.threshold as f64 / MODULUS as f64
     }
 
+    /// Whether every key is kept: the exact method.
     pub fn is_all(self) -> bool {
         self.threshold == MODULUS
     }
 
+    /// Whether the key at `point` (its [`key_point`]) is in the sample.
     pub fn keeps(self, point: u32) -> bool {
         u64::from(point) < self.threshold
     }

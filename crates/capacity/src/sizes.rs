@@ -7,12 +7,20 @@ use serde::Serialize;
 /// A size distribution, in bytes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SizeStats {
+    /// Sizes measured: responses with a logged size, or keys. All fields
+    /// are 0 when there is none.
     pub count: u64,
+    /// Their sum; by request, the histogram's mean times `count`, rounded.
     pub total: u64,
+    /// Mean size.
     pub mean: f64,
+    /// Median size (by request to the histogram's 0.1%, by object exact).
     pub p50: u64,
+    /// The size 90% of them do not exceed.
     pub p90: u64,
+    /// The size 99% of them do not exceed.
     pub p99: u64,
+    /// Largest size.
     pub max: u64,
 }
 
@@ -20,9 +28,13 @@ pub struct SizeStats {
 /// `None` for the open last range).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SizeBucket {
+    /// Lower bound in bytes, inclusive.
     pub min: u64,
+    /// Upper bound in bytes, exclusive; `None` for the last range.
     pub max: Option<u64>,
+    /// Counted responses in the range (those that logged a size).
     pub requests: u64,
+    /// Keys whose largest response is in the range.
     pub objects: u64,
 }
 
@@ -33,6 +45,8 @@ pub struct Sizes {
     pub by_request: SizeStats,
     /// Exact, over keys.
     pub by_object: SizeStats,
+    /// Every range, empty ones too: 0, under 1 KiB, then powers of four up
+    /// to 16 MiB and above.
     pub buckets: Vec<SizeBucket>,
 }
 

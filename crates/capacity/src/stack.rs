@@ -24,7 +24,11 @@
 /// Objects and bytes more recent than a request, itself included.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Distance {
+    /// Distinct keys requested since the key's previous request, plus one
+    /// for itself: the request hits in a cache of at least this many objects.
     pub objects: u64,
+    /// The sizes of those keys, its own included: the request hits in a
+    /// cache of at least this many bytes.
     pub bytes: u64,
 }
 

@@ -48,13 +48,20 @@ pub struct WarmupRow {
 /// The warm-up section.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Warmup {
+    /// When the cache restarts empty, RFC 3339 in UTC.
     pub restart_at: String,
+    /// The same time in Unix microseconds.
     pub restart_at_unix_us: i64,
+    /// Size of the simulated LRU cache, counted in `cache_unit`.
     pub cache_capacity: u64,
+    /// `objects` or `bytes`.
     pub cache_unit: &'static str,
     /// Why this cache size: given, or derived.
     pub cache_size_from: String,
+    /// `exact`, or `shards` when replayed on the sampled keys with the
+    /// counts scaled back: an estimate.
     pub method: &'static str,
+    /// Length of each window after the restart, in minutes: [`WINDOWS_MINUTES`].
     pub windows_minutes: Vec<u64>,
     /// Requests after the restart in each window.
     pub requests: Vec<u64>,
@@ -62,6 +69,7 @@ pub struct Warmup {
     pub observed_minutes: f64,
     /// Keys requested before the restart, the pool the lists are taken from.
     pub keys_before_restart: u64,
+    /// The cold cache first, then one row per warm list, shortest first.
     pub rows: Vec<WarmupRow>,
 }
 
@@ -69,13 +77,17 @@ pub struct Warmup {
 pub struct WarmupInput<'a> {
     /// Time-ordered.
     pub accesses: &'a [Access],
+    /// Key bytes by id, to order keys with equal counts.
     pub keys: &'a [Box<[u8]>],
     /// Object size per key.
     pub sizes: &'a [u64],
+    /// When the cache restarts empty, Unix microseconds.
     pub restart_at: i64,
+    /// The cache size for the whole trace (scaled by `rate` inside).
     pub capacity: CacheSize,
     /// Ascending, without 0.
     pub warm_top: &'a [u64],
+    /// The rate `accesses` were sampled at; [`SampleRate::ALL`] when exact.
     pub rate: SampleRate,
 }
 

@@ -41,6 +41,7 @@ table.kv td { text-align: left; white-space: normal; }
 .warn { background: #fff4e0; border-left: 4px solid #e69f00; padding: 8px 12px; }
 ";
 
+/// Writes `r` as one self-contained HTML page.
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut h = String::with_capacity(256 * 1024);
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");

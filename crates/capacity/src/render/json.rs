@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use crate::report::Report;
 
+/// Writes `report` as one indented JSON document and a newline.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     out.write_all(b"\n")

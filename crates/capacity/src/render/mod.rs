@@ -1,10 +1,10 @@
-//! Writing a [`Report`](crate::report::Report): aligned text for a
-//! terminal, JSON for programs, one self-contained HTML page for people.
+//! Writing a [`Report`]: aligned text for a terminal, JSON for programs,
+//! one self-contained HTML page for people.
 
 pub mod html;
 pub mod json;
-pub mod svg;
-pub mod table;
+pub(crate) mod svg;
+pub(crate) mod table;
 pub mod text;
 
 use std::io::{self, Write};

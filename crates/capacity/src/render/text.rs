@@ -16,6 +16,7 @@ use crate::warmup::Warmup;
 
 use Align::{Left, Right};
 
+/// Writes `r` as text for a terminal: aligned tables, keys escaped.
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     summary(r, out)?;
     if r.summary.requests == 0 {
