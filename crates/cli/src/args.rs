@@ -3,6 +3,10 @@
 //! structs into the libraries' plain configurations. Option values are
 //! typed here ([`crate::values`]), so a bad value is a usage error.
 
+// The doc comments below are clap's --help text, written for a terminal:
+// `[:port]` and bare URLs are meant literally, not as rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
