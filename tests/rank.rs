@@ -1121,6 +1121,198 @@ fn output_to_a_device_or_pipe_is_written_in_place() {
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
+/// Temporary files hotkeys left in `dir`.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".hotkeys-"))
+        .collect()
+}
+
+/// `-o` through a symlink writes what the link points to: the link to a
+/// process's stdout stays a link and the output reaches that stdout; a
+/// link to a regular file keeps being a link to the replaced file.
+#[test]
+fn output_through_a_symlink_writes_its_target() {
+    let dir = scratch();
+    let h = hostile();
+    let to_stdout = dir.path().join("L");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &to_stdout).unwrap();
+    let out = rank(&[&h, &"--all", &"--format", &"keys", &"-o", &to_stdout]);
+    expect_code(&out, 0);
+    let printed = rank(&[&h, &"--all", &"--format", &"keys"]);
+    assert_eq!(out.stdout, printed.stdout);
+    assert!(std::fs::symlink_metadata(&to_stdout).unwrap().is_symlink());
+
+    let real = write(dir.path(), "real.txt", b"old");
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink("real.txt", &link).unwrap();
+    expect_code(
+        &rank(&[&h, &"--all", &"--format", &"keys", &"-o", &link]),
+        0,
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read(&real).unwrap(), printed.stdout);
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+/// A new output file gets the mode the umask gives; a replaced one keeps
+/// its own (a warm job running as another user must still read it).
+#[test]
+fn output_mode_follows_the_umask_or_the_replaced_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    let h = hostile();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let fresh = dir.path().join("fresh.json");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("umask 027 && exec \"$0\" rank \"$1\" -q -o \"$2\"")
+        .arg(harness::BIN)
+        .arg(&h)
+        .arg(&fresh)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&fresh), 0o640);
+    let shared = write(dir.path(), "shared.json", b"old");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+    expect_code(&rank(&[&h, &"-q", &"-o", &shared]), 0);
+    assert_eq!(mode(&shared), 0o644);
+    assert_ne!(std::fs::read(&shared).unwrap(), b"old");
+}
+
+/// A run that read nothing fails and leaves the last good output alone:
+/// an empty directory, a missing only input, every line malformed.
+#[test]
+fn a_run_that_read_nothing_keeps_the_last_good_output() {
+    let dir = scratch();
+    let list = dir.path().join("warm.json");
+    expect_code(
+        &rank(&[&sample_logs(), &"--format", &"json", &"-o", &list]),
+        0,
+    );
+    let good = std::fs::read(&list).unwrap();
+    let empty_dir = dir.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let garbage = write(dir.path(), "garbage.log", b"not a log line\nnor this\n");
+    let missing = dir.path().join("missing.log");
+    let cases: Vec<(Vec<&dyn AsRef<OsStr>>, &str)> = vec![
+        (vec![&empty_dir], "no input files"),
+        (
+            vec![&missing],
+            "no input could be read",
+        ),
+        (
+            vec![&garbage, &"-f", &"combined"],
+            "every line of the input was malformed",
+        ),
+    ];
+    for (mut args, why) in cases {
+        args.extend([&"--format" as &dyn AsRef<OsStr>, &"json", &"-o", &list]);
+        let out = rank(&args);
+        expect_code(&out, 1);
+        assert!(out.stderr.contains(why), "{why}: {}", out.stderr);
+        assert!(out.stderr.contains("left as it was"), "{}", out.stderr);
+        assert_eq!(
+            std::fs::read(&list).unwrap(),
+            good,
+            "{why}: -o was replaced"
+        );
+    }
+    // Asked for, the empty list is written.
+    let out = rank(&[
+        &empty_dir,
+        &"--allow-empty",
+        &"--format",
+        &"json",
+        &"-o",
+        &list,
+    ]);
+    expect_code(&out, 0);
+    assert_eq!(json_file(&list)["keys"].as_array().unwrap().len(), 0);
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+fn json_file(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `-o` into a directory that does not exist, or onto an input, is a
+/// usage error found before any input is read: stdin is left open and
+/// unread, and the run must still end at once.
+#[test]
+fn output_mistakes_are_found_before_reading() {
+    let dir = scratch();
+    let missing = dir.path().join("no/such/dir/warm.json");
+    let log = write(dir.path(), "access.log", b"");
+    for (args, needle) in [
+        (
+            vec![OsStr::new("-"), OsStr::new("-o"), missing.as_os_str()],
+            "cannot write there",
+        ),
+        (
+            vec![log.as_os_str(), OsStr::new("-o"), log.as_os_str()],
+            "also an input",
+        ),
+    ] {
+        let mut cmd = harness::command(&[OsStr::new("rank")], &[]);
+        cmd.args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let _open_stdin = child.stdin.take();
+        let out = harness::finish(child, std::time::Duration::from_secs(20));
+        expect_code(&out, 1);
+        assert!(out.stderr.contains(needle), "{}", out.stderr);
+    }
+}
+
+/// SIGTERM, SIGINT or SIGHUP while reading removes the temporary file and
+/// leaves the previous output as it was.
+#[test]
+fn signals_remove_the_temporary_output() {
+    let dir = scratch();
+    let list = write(dir.path(), "warm.json", b"previous");
+    for (signal, code) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGINT, 130),
+        (libc::SIGHUP, 129),
+    ] {
+        let mut cmd = harness::command(&[OsStr::new("rank")], &[]);
+        cmd.args([OsStr::new("-"), OsStr::new("-o"), list.as_os_str()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(
+                b"1.2.3.4 - - [01/May/2024:10:00:00 +0000] \"GET /a HTTP/1.1\" 200 1 \"-\" \"x\"\n",
+            )
+            .unwrap();
+        // The temporary file exists from the start: wait for it, then stop
+        // hotkeys while it waits for more input.
+        let started = std::time::Instant::now();
+        while leftovers(dir.path()).is_empty() {
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "no temporary file appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: sends a signal to the child we started; touches no memory.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let out = harness::finish(child, std::time::Duration::from_secs(20));
+        drop(stdin);
+        expect_code(&out, code);
+        assert!(leftovers(dir.path()).is_empty(), "signal {signal}");
+        assert_eq!(std::fs::read(&list).unwrap(), b"previous");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 13: usage errors
 

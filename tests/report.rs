@@ -854,7 +854,16 @@ key = "product:{id}"
 fn empty_and_untimed_inputs_give_short_honest_reports() {
     let dir = scratch();
     let empty = write(dir.path(), "empty.log", b"");
-    let out = report(&[&empty]);
+    // A nightly job must not replace its last report with an empty one.
+    let refused = report(&[&empty]);
+    expect_code(&refused, 1);
+    assert!(
+        refused.stderr.contains("nothing to report"),
+        "{}",
+        refused.stderr
+    );
+    // Asked for, the empty report says why it is empty.
+    let out = report(&[&empty, &"--allow-empty"]);
     expect_code(&out, 0);
     assert!(
         out.text().contains("No request passed the filters"),
@@ -862,11 +871,11 @@ fn empty_and_untimed_inputs_give_short_honest_reports() {
         out.text()
     );
     assert!(!out.text().contains("LRU HIT RATIO"));
-    let doc = report_json(&[&empty]);
+    let doc = report_json(&[&empty, &"--allow-empty"]);
     assert!(array(&doc, "/hit_ratio_curve").is_empty());
     assert!(doc["warmup"].is_null());
     assert!(doc["cache"]["needed"][0]["bytes"].is_null());
-    let html = report(&[&empty, &"--format", &"html"]);
+    let html = report(&[&empty, &"--allow-empty", &"--format", &"html"]);
     expect_code(&html, 0);
     assert!(!html.text().contains("<svg"));
 

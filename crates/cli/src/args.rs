@@ -134,6 +134,12 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// Write the output even when no request could be read (no input
+    /// files, every input unreadable or every line malformed). By default
+    /// such a run fails with exit 1 and leaves -o untouched.
+    #[arg(long)]
+    pub allow_empty: bool,
+
     /// Read plain files with read(2), never through a memory map: for
     /// network file systems, where a map can be slow or unsafe.
     #[arg(long)]

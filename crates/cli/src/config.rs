@@ -47,6 +47,8 @@ pub struct RankCommand {
     pub config: RankConfig,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
+    /// Write an empty list when no request could be read.
+    pub allow_empty: bool,
     pub quiet: bool,
 }
 
@@ -57,6 +59,8 @@ pub struct ReportCommand {
     pub format: ReportFormat,
     pub output: Option<PathBuf>,
     pub hgrm: Option<PathBuf>,
+    /// Write the report even when no request could be read.
+    pub allow_empty: bool,
     pub quiet: bool,
 }
 
@@ -103,6 +107,7 @@ struct InputConfig {
     scan: ScanOptions,
     rules: KeyRules,
     window: Window,
+    allow_empty: bool,
 }
 
 impl InputConfig {
@@ -189,6 +194,7 @@ impl InputConfig {
             },
             rules: KeyRules { filter, routes },
             window,
+            allow_empty: args.allow_empty,
         })
     }
 }
@@ -200,6 +206,7 @@ impl RankCommand {
             scan,
             rules,
             window,
+            allow_empty,
         } = InputConfig::from_args(args.input, "rank", env)?;
         let by = match args.by {
             RankByArg::Requests => RankBy::Requests,
@@ -243,6 +250,7 @@ impl RankCommand {
             },
             format,
             output: args.output,
+            allow_empty,
             quiet: args.quiet,
         })
     }
@@ -269,6 +277,7 @@ impl ReportCommand {
             scan,
             rules,
             window,
+            allow_empty,
         } = InputConfig::from_args(args.input, "report", env)?;
         let method = match (args.sample_rate, args.exact) {
             (_, true) => CurveMethod::Exact,
@@ -302,6 +311,7 @@ impl ReportCommand {
             },
             output: args.output,
             hgrm: args.hgrm,
+            allow_empty,
             quiet: args.quiet,
         })
     }

@@ -9,6 +9,7 @@
 
 mod args;
 mod config;
+mod destination;
 mod exit;
 mod output;
 mod progress;
@@ -40,6 +41,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     let env = Env::from_process();
+    if !matches!(cli.command, Command::Warm(_)) {
+        // warm turns signals into a graceful stop of its own.
+        destination::remove_on_signals();
+    }
     let result = match cli.command {
         Command::Rank(args) => RankCommand::from_args(args, &env).and_then(rank::run),
         Command::Warm(args) => WarmCommand::from_args(args, &env).and_then(warm::run),

@@ -1,24 +1,24 @@
-//! Writing output to stdout or atomically to a file, and the warm list in
-//! each of its formats.
+//! The warm list in each of its output formats, including the table for
+//! people.
 
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::io::{self, Write};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use hotkeys_contract::size::format_size;
 use hotkeys_contract::warmlist::{self, WarmList};
 
 use crate::config::OutputFormat;
+use crate::destination::Destination;
 use crate::text::escape;
 
-/// Writes `list` to `path`, or to stdout (see [`write_with`]).
+/// Writes `list` to `destination` in `format`.
 pub fn write(
     list: &WarmList,
     format: &OutputFormat,
-    path: Option<&Path>,
+    destination: Destination,
     quiet: bool,
 ) -> Result<()> {
-    let Some(skipped) = write_with(path, |out| render(list, format, out))? else {
+    let Some(skipped) = destination.write(|out| render(list, format, out))? else {
         return Ok(());
     };
     if skipped > 0 && !quiet {
@@ -28,58 +28,6 @@ pub fn write(
         );
     }
     Ok(())
-}
-
-/// Runs `render` into `path`, or into stdout. A file is written next to its
-/// final name and renamed into place, so readers (a warmer started by cron)
-/// never see half of it. `None`: the reader of stdout went away (`| head`),
-/// which is its choice, not an error.
-pub fn write_with<T>(
-    path: Option<&Path>,
-    render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
-) -> Result<Option<T>> {
-    let Some(path) = path else {
-        return match render_buffered(io::stdout().lock(), render) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(None),
-            Err(e) => Err(e).context("cannot write to stdout"),
-        };
-    };
-    let fail = || format!("cannot write {}", path.display());
-    // A device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout`, a named
-    // pipe) is written in place: renaming a file over it would replace the
-    // device node itself, and as root that breaks /dev/null for the whole
-    // machine.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .with_context(fail)?;
-        return render_buffered(file, render).with_context(fail).map(Some);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hotkeys-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let result = render_buffered(tmp.as_file_mut(), render).with_context(fail)?;
-    tmp.as_file().sync_all().with_context(fail)?;
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
-    Ok(Some(result))
-}
-
-/// Runs `render` into a large buffer over `sink` and flushes it.
-fn render_buffered<W: Write, T>(
-    sink: W,
-    render: impl FnOnce(&mut dyn Write) -> io::Result<T>,
-) -> io::Result<T> {
-    let mut out = BufWriter::with_capacity(256 * 1024, sink);
-    let result = render(&mut out)?;
-    out.flush()?;
-    Ok(result)
 }
 
 /// Writes the list; returns how many keys the format could not hold.

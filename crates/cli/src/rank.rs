@@ -6,26 +6,44 @@ use hotkeys_parser::rank::{self, RankRun};
 use hotkeys_parser::warm_list;
 
 use crate::config::RankCommand;
+use crate::destination::Destination;
 use crate::exit::Exit;
 use crate::output;
 use crate::progress::Progress;
-use crate::summary::{counted_line, input_notes};
+use crate::summary::{counted_line, input_notes, nothing_read};
 
 pub fn run(command: RankCommand) -> Result<Exit> {
     let RankCommand {
         mut config,
         format,
         output: output_path,
+        allow_empty,
         quiet,
     } = command;
+    let destination = Destination::prepare(output_path.as_deref(), &config.inputs, "-o")?;
     let (progress, counter) = Progress::reading(&config.inputs, quiet);
     config.scan.progress = counter;
     let run = rank::run(&config)?;
     progress.finish();
     report_to_stderr(&run, quiet);
 
+    let c = &run.ranking.counts;
+    let parsed = c.matched + c.filtered + c.no_target + c.unrouted;
+    if let Some(why) = nothing_read(&run.scan, parsed)
+        && !allow_empty
+    {
+        eprintln!(
+            "hotkeys: error: nothing to rank: {why}; no output was written{} (--allow-empty writes an empty list)",
+            if output_path.is_some() {
+                " and -o was left as it was"
+            } else {
+                ""
+            }
+        );
+        return Ok(Exit::Failure);
+    }
     let list = warm_list::build(&run, config.rules.routes.as_ref());
-    output::write(&list, &format, output_path.as_deref(), quiet)?;
+    output::write(&list, &format, destination, quiet)?;
 
     Ok(if run.scan.problems.is_empty() {
         Exit::Success

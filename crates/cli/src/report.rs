@@ -6,10 +6,10 @@ use hotkeys_capacity::analyze::{self, Analysis, group_digits};
 use hotkeys_capacity::{latency, render};
 
 use crate::config::ReportCommand;
+use crate::destination::Destination;
 use crate::exit::Exit;
-use crate::output;
 use crate::progress::Progress;
-use crate::summary::{counted_line, input_notes};
+use crate::summary::{counted_line, input_notes, nothing_read};
 use crate::text::escape;
 
 pub fn run(command: ReportCommand) -> Result<Exit> {
@@ -18,8 +18,14 @@ pub fn run(command: ReportCommand) -> Result<Exit> {
         format,
         output: output_path,
         hgrm,
+        allow_empty,
         quiet,
     } = command;
+    let destination = Destination::prepare(output_path.as_deref(), &config.inputs, "-o")?;
+    let hgrm_destination = hgrm
+        .as_deref()
+        .map(|path| Destination::prepare(Some(path), &config.inputs, "--hgrm"))
+        .transpose()?;
     let (progress, counter) = Progress::reading(&config.inputs, quiet);
     config.scan.progress = counter;
 
@@ -27,10 +33,21 @@ pub fn run(command: ReportCommand) -> Result<Exit> {
     progress.finish();
     report_to_stderr(&analysis, quiet);
 
-    output::write_with(output_path.as_deref(), |out| {
-        render::write(&analysis.report, format, out)
-    })?;
-    if let Some(path) = &hgrm {
+    if let Some(why) = nothing_read(&analysis.scan, analysis.report.summary.requests_parsed)
+        && !allow_empty
+    {
+        eprintln!(
+            "hotkeys: error: nothing to report: {why}; no report was written{} (--allow-empty writes one)",
+            if output_path.is_some() {
+                " and -o was left as it was"
+            } else {
+                ""
+            }
+        );
+        return Ok(Exit::Failure);
+    }
+    destination.write(|out| render::write(&analysis.report, format, out))?;
+    if let (Some(path), Some(destination)) = (&hgrm, hgrm_destination) {
         let (histogram, which) = if analysis.request_time.is_empty() {
             (&analysis.upstream_time, "upstream time")
         } else {
@@ -44,7 +61,7 @@ pub fn run(command: ReportCommand) -> Result<Exit> {
         } else if !quiet && which == "upstream time" {
             eprintln!("hotkeys: --hgrm: no request times in the log; writing upstream times");
         }
-        output::write_with(Some(path), |out| latency::write_hgrm(histogram, out))?;
+        destination.write(|out| latency::write_hgrm(histogram, out))?;
     }
     Ok(if analysis.scan.problems.is_empty() {
         Exit::Success

@@ -6,6 +6,25 @@ use hotkeys_parser::scan::ScanReport;
 
 use crate::text::escape;
 
+/// Why a run found no request at all, if it did not: then a nightly job
+/// must fail and keep its last good output rather than replace it with an
+/// empty one. `requests` is how many requests were parsed.
+pub fn nothing_read(report: &ScanReport, requests: u64) -> Option<String> {
+    if requests > 0 {
+        return None;
+    }
+    let unusable = report.malformed + report.too_long;
+    Some(if report.inputs == 0 {
+        "no input files (an empty directory?)".to_owned()
+    } else if report.lines == 0 && report.problems.len() as u64 == report.inputs {
+        "no input could be read".to_owned()
+    } else if unusable > 0 && unusable + report.blank_lines == report.lines {
+        format!("every line of the input was malformed or too long ({unusable} lines)")
+    } else {
+        "the input holds no request lines".to_owned()
+    })
+}
+
 /// The run in one line: inputs, lines, time span, what was counted and
 /// what was skipped and why. `rank` and `report` print the same line.
 pub fn counted_line(report: &ScanReport, counts: &KeyCounts, distinct_keys: u64) -> String {

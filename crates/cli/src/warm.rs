@@ -3,7 +3,6 @@
 //! reports the summary.
 
 use std::io::{Read, Write};
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use hotkeys_contract::read_warm_list;
@@ -11,12 +10,17 @@ use hotkeys_contract::size::format_size;
 use hotkeys_warmer::{Action, Control, Outcome, Plan, StopReason, Summary, redact_url};
 
 use crate::config::{ListInput, WarmCommand};
+use crate::destination::Destination;
 use crate::exit::Exit;
-use crate::output;
 use crate::progress::Progress;
 use crate::text::escape;
 
 pub fn run(options: WarmCommand) -> Result<Exit> {
+    let summary_destination = options
+        .summary
+        .as_deref()
+        .map(|path| Destination::prepare(Some(path), &[], "--summary"))
+        .transpose()?;
     let bytes = read_input(&options.input)?;
     let list = read_warm_list(&bytes).with_context(|| match &options.input {
         ListInput::File(p) => format!("cannot read the warm list {}", p.display()),
@@ -42,7 +46,7 @@ pub fn run(options: WarmCommand) -> Result<Exit> {
                 summary.failed
             );
         }
-        write_summary(options.summary.as_deref(), &summary)?;
+        write_summary(summary_destination, &summary)?;
         return Ok(if summary.failed > 0 {
             Exit::Partial
         } else {
@@ -65,7 +69,7 @@ pub fn run(options: WarmCommand) -> Result<Exit> {
     bar.finish();
     let summary = result?;
     report(&summary, options.quiet);
-    write_summary(options.summary.as_deref(), &summary)?;
+    write_summary(summary_destination, &summary)?;
     Ok(match summary.outcome() {
         Outcome::Complete => Exit::Success,
         Outcome::Partial => Exit::Partial,
@@ -100,6 +104,7 @@ async fn stop_on_ctrl_c(control: Control) {
     control.stop(StopReason::Interrupted);
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("hotkeys: quit without a summary");
+        crate::destination::remove_pending();
         std::process::exit(Exit::Failure as i32);
     }
 }
@@ -245,15 +250,14 @@ fn key_text(key: &hotkeys_warmer::KeyReport) -> Vec<u8> {
         .unwrap_or_else(|_| key.key.clone().into_bytes())
 }
 
-/// Writes the summary JSON atomically (see [`output::write_with`]), so a
-/// script never reads half a summary.
-fn write_summary(path: Option<&Path>, summary: &Summary) -> Result<()> {
-    let Some(path) = path else {
+/// Writes the summary JSON (atomically, for a file: see
+/// [`Destination`]), so a script never reads half a summary.
+fn write_summary(destination: Option<Destination>, summary: &Summary) -> Result<()> {
+    let Some(destination) = destination else {
         return Ok(());
     };
-    output::write_with(Some(path), |out| {
-        out.write_all(summary.to_json().as_bytes())
-    })
-    .with_context(|| format!("cannot write the summary {}", path.display()))?;
+    destination
+        .write(|out| out.write_all(summary.to_json().as_bytes()))
+        .context("cannot write the summary")?;
     Ok(())
 }
