@@ -83,6 +83,7 @@ pub mod config;
 mod connection;
 pub mod control;
 pub mod error;
+pub mod ketama;
 mod origin;
 mod origin_url;
 pub mod pacer;
@@ -98,7 +99,7 @@ pub mod throttle;
 mod tls;
 pub mod ttl;
 
-pub use config::{DEFAULT_REDIS_URL, OriginKind, WarmConfig};
+pub use config::{DEFAULT_REDIS_URL, MEMCACHED_ITEM_LIMIT, OriginKind, WarmConfig};
 pub use control::{Control, Progress, StopReason};
 pub use error::WarmError;
 pub use plan::{Action, Plan, PlanEntry, Source};
