@@ -249,12 +249,15 @@ mod tests {
         let c = Continuum::new(&three());
         assert_eq!(c.points().len(), 3 * POINTS_PER_SERVER);
         assert!(c.points().windows(2).all(|w| w[0] <= w[1]));
-        // 0xc3974379 is caught by 0xc4032f89, word 3 of "10.0.0.2-0".
+        // 0xc3974379 is caught by 0xc4032f89, the 4th word of "10.0.0.2-0".
         assert_eq!(c.server_for(b"/api/products/1"), 1);
+        assert_eq!(digest_points("10.0.0.2-0")[3], 0xc403_2f89);
         assert!(c.points().contains(&(0xc403_2f89, 1)));
-        // 0xadf491fb is caught by 0xae046b64, word 3 of "10.0.0.1-20".
+        // 0xadf491fb is caught by 0xae046b64, the 4th word of "10.0.0.1-20".
+        assert_eq!(digest_points("10.0.0.1-20")[3], 0xae04_6b64);
         assert_eq!(c.server_for(b"product:42"), 0);
-        // 0x76cd6666 is caught by 0x77bc0ffc, word 0 of "10.0.0.3-29".
+        // 0x76cd6666 is caught by 0x77bc0ffc, the 1st word of "10.0.0.3-29".
+        assert_eq!(digest_points("10.0.0.3-29")[0], 0x77bc_0ffc);
         assert_eq!(c.server_for(b"/"), 2);
     }
 
