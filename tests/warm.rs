@@ -1,11 +1,12 @@
 //! End-to-end tests of `hotkeys warm`: the real binary against real
-//! `redis-server` processes (standalone and a three-primary cluster) and a
-//! real HTTP origin, all started by the test on loopback ports and stopped
-//! when the test ends, also when it fails.
+//! `redis-server` processes (standalone and a three-primary cluster),
+//! real `memcached` processes and a real HTTP origin, all started by the
+//! test on loopback ports and stopped when the test ends, also when it
+//! fails.
 //!
 //! Expected values never come from hotkeys: they are what the test's
 //! origin served or what the test stored in the origin Redis, and they are
-//! read back from Redis directly.
+//! read back from Redis or memcached directly.
 
 mod harness;
 
@@ -20,7 +21,7 @@ use harness::{
     BIN, MAY_1, RUN_LIMIT, combined_line, command, expect_code, finish, fixture, hotkeys, scratch,
     spawn, u64_at, write,
 };
-use hotkeys_testkit::{Origin, RedisCluster, RedisServer, Reply, wait_until};
+use hotkeys_testkit::{MemcachedServer, Origin, RedisCluster, RedisServer, Reply, wait_until};
 use serde_json::Value;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -1457,4 +1458,382 @@ fn usage_errors_are_fatal_and_explained() {
             out.text()
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// memcached as the target
+
+/// Where libmemcached (ketama weighted, MD5) puts `key` among `ports` on
+/// 127.0.0.1: written here from the algorithm's description, not taken
+/// from hotkeys, so that the warmer is checked against an independent
+/// model. 40 MD5 digests of "127.0.0.1:PORT-N" per server, four
+/// little-endian points each; a key goes to the first point at or after
+/// the little-endian first word of its MD5, wrapping around.
+fn ketama_server(ports: &[u16], key: &[u8]) -> usize {
+    use md5::{Digest, Md5};
+    let word = |d: &[u8], w: usize| u32::from_le_bytes(d[4 * w..4 * w + 4].try_into().unwrap());
+    let mut points: Vec<(u32, usize)> = Vec::new();
+    for (server, port) in ports.iter().enumerate() {
+        for n in 0..40 {
+            let digest = Md5::digest(format!("127.0.0.1:{port}-{n}").as_bytes());
+            points.extend((0..4).map(|w| (word(&digest, w), server)));
+        }
+    }
+    points.sort();
+    let position = word(&Md5::digest(key), 0);
+    points
+        .iter()
+        .find(|(p, _)| *p >= position)
+        .unwrap_or(&points[0])
+        .1
+}
+
+/// `hotkeys warm - --origin ORIGIN --memcached …` plus `extra`, with a
+/// summary file; returns the output and the summary.
+fn warm_memcached(
+    list: &[u8],
+    origin: &str,
+    servers: &[&MemcachedServer],
+    extra: &[&str],
+) -> (harness::Out, Value) {
+    let dir = scratch();
+    let summary = dir.path().join("summary.json");
+    let mut args = vec![
+        "warm".to_owned(),
+        "-".to_owned(),
+        "--origin".to_owned(),
+        origin.to_owned(),
+        "--summary".to_owned(),
+        summary.to_str().unwrap().to_owned(),
+    ];
+    for server in servers {
+        args.push("--memcached".to_owned());
+        args.push(server.addr());
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = hotkeys(&args, Some(list), &[]);
+    let summary = read_summary(&summary);
+    (out, summary)
+}
+
+#[test]
+fn memcached_is_filled_with_values_and_ttls_and_bad_keys_are_refused_unsent() {
+    let origin = Origin::start(|r| match r.target.as_str() {
+        "/big" => Reply::ok(vec![b'x'; 1536 << 10]),
+        "/missing" => Reply::status(404),
+        _ => Reply::ok(value_of(&r.target)),
+    });
+    let memcached = MemcachedServer::start_with(&["-vv"]);
+    let long = format!("/{}", "l".repeat(260));
+    let mut list = product_keys(20);
+    list.push_str(&format!("/a b\n{long}\n/big\n/missing\n"));
+    let started = Instant::now();
+    let (out, s) = warm_memcached(
+        list.as_bytes(),
+        &origin.url(),
+        &[&memcached],
+        &["--ttl", "10m"],
+    );
+    let elapsed = started.elapsed();
+    expect_code(&out, 2);
+
+    for i in 1..=20 {
+        let key = format!("/api/products/{i}");
+        assert_eq!(memcached.get(key.as_bytes()), Some(value_of(&key)), "{key}");
+        // Seconds, within the 10% jitter band.
+        let ttl = memcached.ttl(key.as_bytes()).unwrap();
+        assert_ttl_in_band(ttl * 1000, 600_000, 0.10, elapsed);
+    }
+    assert_eq!(memcached.stat("curr_items"), 20);
+    assert_eq!(count(&s, "warmed"), 20, "{s}");
+    assert_eq!(count(&s, "failed"), 4, "{s}");
+    assert_eq!(reason(&s, "refused_memcached_key"), 2, "{s}");
+    assert_eq!(reason(&s, "too_large"), 1, "{s}");
+    assert_eq!(reason(&s, "status_404"), 1, "{s}");
+    assert_eq!(s["redis"], format!("memcached://{}", memcached.addr()));
+    let refused = &s["failed_keys"][0];
+    assert_eq!(refused["key"], "/a b");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("key not valid for memcached"),
+        "{refused}"
+    );
+    // Refused keys were never fetched, nor sent: memcached logs every
+    // command with -vv, and saw exactly one write per warmed key.
+    assert_eq!(origin.count_of("/a%20b"), 0);
+    assert_eq!(origin.count_of(&long), 0);
+    let log = memcached.log();
+    assert!(!log.contains("/a b") && !log.contains("llllllll"), "{log}");
+    assert_eq!(memcached.stat("cmd_set"), 20);
+    assert!(
+        out.stderr
+            .contains("failed: /a b (rank 21): refused_memcached_key: key not valid for memcached"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn memcached_keys_land_on_the_server_ketama_names_and_the_dry_run_says_which() {
+    let origin = echo_origin();
+    let servers = [
+        MemcachedServer::start(),
+        MemcachedServer::start(),
+        MemcachedServer::start(),
+    ];
+    let refs: Vec<&MemcachedServer> = servers.iter().collect();
+    let ports: Vec<u16> = servers.iter().map(MemcachedServer::port).collect();
+    let list = product_keys(300);
+
+    let (dry, _) = warm_memcached(list.as_bytes(), &origin.url(), &refs, &["--dry-run"]);
+    expect_code(&dry, 0);
+    assert!(
+        dry.stderr
+            .contains("nothing was sent to the origin or memcached"),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(origin.count(), 0);
+    let plan = dry.text();
+    assert!(plan.lines().next().unwrap().contains("SERVER"), "{plan}");
+    for line in plan.lines().skip(1) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let (key, server) = (cells[2], cells[3]);
+        let expected = &servers[ketama_server(&ports, key.as_bytes())];
+        assert_eq!(server, expected.addr(), "{key}");
+    }
+    assert!(
+        servers.iter().all(|s| s.stat("curr_items") == 0),
+        "a dry run wrote"
+    );
+
+    let (out, s) = warm_memcached(list.as_bytes(), &origin.url(), &refs, &[]);
+    expect_code(&out, 0);
+    assert_eq!(count(&s, "warmed"), 300, "{s}");
+    let mut per_server = [0u64; 3];
+    for i in 1..=300 {
+        let key = format!("/api/products/{i}");
+        let home = ketama_server(&ports, key.as_bytes());
+        per_server[home] += 1;
+        for (j, server) in servers.iter().enumerate() {
+            let found = server.get(key.as_bytes());
+            if j == home {
+                assert_eq!(found, Some(value_of(&key)), "{key} missing on its server");
+            } else {
+                assert_eq!(found, None, "{key} also on server {j}");
+            }
+        }
+    }
+    let stored: Vec<u64> = servers.iter().map(|s| s.stat("curr_items")).collect();
+    assert_eq!(stored, per_server);
+    assert!(per_server.iter().all(|&n| n > 50), "{per_server:?}");
+}
+
+#[test]
+fn memcached_present_keys_are_skipped_unasked_and_overwrite_replaces_them() {
+    let asked = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&asked);
+    let origin = Origin::start(move |r| {
+        if r.target == "/race" {
+            flag.store(true, Ordering::SeqCst);
+            Reply::ok("stale value from warm").after(Duration::from_millis(800))
+        } else {
+            Reply::ok(value_of(&r.target))
+        }
+    });
+    let memcached = MemcachedServer::start();
+    memcached.set(b"/api/products/1", b"from the app", 0);
+
+    // `/race` is absent when checked; the application stores it while
+    // warm waits for the origin, and `add` leaves the application's value.
+    let dir = scratch();
+    let summary = dir.path().join("s.json");
+    let child = spawn(
+        command(
+            &[
+                "warm",
+                "-",
+                "--origin",
+                &origin.url(),
+                "--memcached",
+                &memcached.addr(),
+                "--summary",
+                summary.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Some(format!("{}/race\n", product_keys(3)).as_bytes()),
+    );
+    assert!(wait_until(Duration::from_secs(20), || asked.load(Ordering::SeqCst)));
+    memcached.set(b"/race", b"fresh value from the app", 0);
+    let out = finish(child, RUN_LIMIT);
+    expect_code(&out, 0);
+    let s = read_summary(&summary);
+    assert_eq!((count(&s, "warmed"), count(&s, "skipped")), (2, 2), "{s}");
+    assert_eq!(
+        origin.count_of("/api/products/1"),
+        0,
+        "a present key was fetched"
+    );
+    assert_eq!(
+        memcached.get(b"/api/products/1").as_deref(),
+        Some(&b"from the app"[..])
+    );
+    assert_eq!(memcached.ttl(b"/api/products/1"), Some(-1));
+    assert_eq!(
+        memcached.get(b"/race").as_deref(),
+        Some(&b"fresh value from the app"[..])
+    );
+
+    let (out, s) = warm_memcached(
+        product_keys(3).as_bytes(),
+        &origin.url(),
+        &[&memcached],
+        &["--overwrite", "--ttl", "5m", "--ttl-jitter", "0"],
+    );
+    expect_code(&out, 0);
+    assert_eq!((count(&s, "warmed"), count(&s, "skipped")), (3, 0), "{s}");
+    assert_eq!(
+        memcached.get(b"/api/products/1"),
+        Some(value_of("/api/products/1"))
+    );
+    let ttl = memcached.ttl(b"/api/products/1").unwrap();
+    assert!((295..=300).contains(&ttl), "{ttl}");
+}
+
+#[test]
+fn a_redis_origin_is_copied_into_memcached_with_ttls_beyond_30_days() {
+    let source = RedisServer::start();
+    const DAY_MS: u64 = 86_400_000;
+    source.set(b"session:short", b"s", Some(600_000));
+    source.set(b"catalog:long", b"l", Some(40 * DAY_MS));
+    source.set(b"config:forever", b"f", None);
+    let memcached = MemcachedServer::start();
+    let (out, s) = warm_memcached(
+        b"session:short\ncatalog:long\nconfig:forever\n",
+        &source.url(),
+        &[&memcached],
+        &["--ttl-jitter", "0"],
+    );
+    expect_code(&out, 0);
+    assert_eq!(count(&s, "warmed"), 3, "{s}");
+    let ttl = |key: &[u8]| memcached.ttl(key).expect("key warmed");
+    assert!((590..=600).contains(&ttl(b"session:short")));
+    // Sent as a Unix time: sent as 3,456,000 seconds, memcached would have
+    // read a date in 1970 and dropped the value at once.
+    let long = ttl(b"catalog:long");
+    assert!((40 * 86_400 - 10..=40 * 86_400).contains(&long), "{long}");
+    assert_eq!(memcached.get(b"catalog:long").as_deref(), Some(&b"l"[..]));
+    // No TTL at the origin: the default hour.
+    assert!((3590..=3600).contains(&ttl(b"config:forever")));
+}
+
+#[test]
+fn memcached_unreachable_or_lost_is_fatal_and_explained() {
+    let origin = echo_origin();
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--memcached",
+            "127.0.0.1:1",
+        ],
+        Some(b"/a\n"),
+        &[],
+    );
+    expect_code(&out, 1);
+    assert!(
+        out.stderr
+            .contains("cannot use memcached at 127.0.0.1:1: cannot connect"),
+        "{}",
+        out.stderr
+    );
+    // A Redis is not a memcached.
+    let redis = RedisServer::start();
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--memcached",
+            &format!("127.0.0.1:{}", redis.port()),
+        ],
+        Some(b"/a\n"),
+        &[],
+    );
+    expect_code(&out, 1);
+    assert!(
+        out.stderr.contains("does not look like memcached"),
+        "{}",
+        out.stderr
+    );
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--memcached",
+            "127.0.0.1:1",
+            "--redis",
+            &redis.url(),
+        ],
+        Some(b"/a\n"),
+        &[],
+    );
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+    assert_eq!(origin.count(), 0);
+
+    // Lost during the run: the run stops, and every key is accounted for.
+    let mut memcached = MemcachedServer::start();
+    let dir = scratch();
+    let summary = dir.path().join("s.json");
+    let child = spawn(
+        command(
+            &[
+                "warm",
+                "-",
+                "--origin",
+                &origin.url(),
+                "--memcached",
+                &memcached.addr(),
+                "--rate",
+                "40",
+                "--redis-timeout",
+                "1s",
+                "--summary",
+                summary.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Some(product_keys(200).as_bytes()),
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || origin.count() >= 20),
+        "the run did not start"
+    );
+    memcached.kill();
+    let out = finish(child, RUN_LIMIT);
+    expect_code(&out, 1);
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "memcached_lost", "{s}");
+    assert!(
+        s["stop_detail"]
+            .as_str()
+            .unwrap()
+            .contains("stayed unreachable"),
+        "{s}"
+    );
+    assert_eq!(
+        count(&s, "warmed") + count(&s, "failed") + count(&s, "unfinished"),
+        200,
+        "{s}"
+    );
+    assert!(count(&s, "unfinished") > 0, "{s}");
 }

@@ -48,7 +48,8 @@ pub enum Command {
             Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.")]
     Rank(RankArgs),
 
-    /// Fill Redis with the keys of a warm list, fetched from the origin.
+    /// Fill Redis or memcached with the keys of a warm list, fetched from
+    /// the origin.
     #[command(after_help = WARM_AFTER_HELP)]
     Warm(WarmArgs),
 
@@ -164,14 +165,15 @@ Examples:
   hotkeys warm warm.json --origin http://app:8080 --cluster \\
     --redis redis://10.0.0.1:7000 --redis redis://10.0.0.2:7000
   hotkeys warm keys.txt --origin redis://replica:6379 --redis redis://new-primary:6379 --overwrite
+  hotkeys warm warm.json --origin http://app:8080 --memcached 10.0.0.1:11211 --memcached 10.0.0.2:11211
   hotkeys rank access.log --format keys | hotkeys warm - --origin http://app:8080 --dry-run
 
 Only the path of a logged request is used: scheme, host and port come from --origin. Absolute URLs, \
 `..` segments and control characters in the list are refused; redirects are not followed.
 
 Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
-Ctrl-C), 1 fatal (bad arguments, Redis or the origin Redis unreachable, circuit breaker opened, \
-Redis lost during the run).";
+Ctrl-C), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
+opened, the cache lost during the run).";
 
 #[derive(Args, Debug)]
 pub struct WarmArgs {
@@ -197,13 +199,20 @@ pub struct WarmArgs {
     #[arg(long)]
     pub cluster: bool,
 
+    /// Fill this memcached server instead of Redis (repeatable). Keys are
+    /// spread over several servers by ketama consistent hashing, as
+    /// libmemcached does (pylibmc: ketama_weighted), so clients configured
+    /// that way find them.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with_all = ["redis", "cluster"])]
+    pub memcached: Vec<String>,
+
     /// Routes file (the same TOML as for rank): only entries that match a
     /// route are fetched, with the route's origin path and TTL.
     #[arg(long, value_name = "FILE")]
     pub routes: Option<PathBuf>,
 
     /// Write every key, replacing existing values. By default keys already
-    /// present are skipped and writes use SET ... NX.
+    /// present are skipped and writes use SET ... NX (memcached: add).
     #[arg(long)]
     pub overwrite: bool,
 
@@ -237,14 +246,15 @@ pub struct WarmArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::positive_duration)]
     pub timeout: Duration,
 
-    /// Time limit for connecting to Redis and for each reply; a Redis that
-    /// stays unreachable this long stops the run.
+    /// Time limit for connecting to Redis (or memcached) and for each
+    /// reply; a cache that stays unreachable this long stops the run.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::positive_duration)]
     pub redis_timeout: Duration,
 
-    /// Values larger than this are not stored (counted as too_large).
-    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = values::size)]
-    pub max_value_size: u64,
+    /// Values larger than this are not stored (counted as too_large)
+    /// [default: 4MiB; 1MiB, memcached's item limit, with --memcached].
+    #[arg(long, value_name = "SIZE", value_parser = values::size)]
+    pub max_value_size: Option<u64>,
 
     /// HTTP statuses whose body is stored, e.g. 2xx or 200,203.
     #[arg(long, value_name = "LIST", default_value = "2xx", value_parser = values::status_set)]
@@ -278,8 +288,8 @@ pub struct WarmArgs {
     #[arg(long, value_name = "PCT", default_value = "50%", value_parser = values::percent)]
     pub breaker_threshold: f64,
 
-    /// Print the plan (rank, TTL, key, origin URL) without touching the
-    /// origin or Redis.
+    /// Print the plan (rank, TTL, key, origin URL; the server of each key
+    /// with --memcached) without touching the origin or the cache.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -291,7 +301,7 @@ pub struct WarmArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Keys per Redis pipeline (tuning and tests).
+    /// Keys per Redis or memcached pipeline (tuning and tests).
     #[arg(long, value_name = "N", default_value_t = 512, hide = true)]
     pub batch_size: usize,
 }

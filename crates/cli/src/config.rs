@@ -18,7 +18,7 @@ use hotkeys_parser::rank::{MemoryBudget, RankBy, RankConfig};
 use hotkeys_parser::scan::ScanOptions;
 use hotkeys_parser::window::Window;
 use hotkeys_warmer::breaker::BreakerConfig;
-use hotkeys_warmer::{DEFAULT_REDIS_URL, WarmConfig};
+use hotkeys_warmer::{DEFAULT_REDIS_URL, MEMCACHED_ITEM_LIMIT, WarmConfig};
 
 use crate::args::{
     InputArgs, OutputFormatArg, RankArgs, RankByArg, ReportArgs, ReportFormatArg, WarmArgs,
@@ -339,6 +339,7 @@ impl WarmCommand {
             args.redis
         };
         config.cluster = args.cluster;
+        config.memcached = args.memcached;
         config.redis_password = env.rediscli_auth.clone();
         config.routes = args
             .routes
@@ -357,7 +358,11 @@ impl WarmCommand {
         config.retries = args.retries;
         config.origin_timeout = args.timeout;
         config.redis_timeout = args.redis_timeout;
-        config.max_value_size = args.max_value_size;
+        config.max_value_size = match args.max_value_size {
+            Some(size) => size,
+            None if !config.memcached.is_empty() => MEMCACHED_ITEM_LIMIT,
+            None => config.max_value_size,
+        };
         config.store_statuses = args.store_status;
         config.headers = args.headers;
         config.use_env_proxy = args.use_env_proxy;
@@ -470,6 +475,50 @@ mod tests {
             [("Accept".to_owned(), "application/json".to_owned())]
         );
         assert_eq!(c.breaker.threshold, 0.75);
+    }
+
+    #[test]
+    fn memcached_is_a_target_beside_redis() {
+        let o = warm(
+            &[
+                "--origin",
+                "http://o:1",
+                "--memcached",
+                "10.0.0.1:11211",
+                "--memcached",
+                "10.0.0.2:11212",
+            ],
+            Env {
+                redis_url: Some("redis://ignored:1".into()),
+                ..Env::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(o.config.memcached, ["10.0.0.1:11211", "10.0.0.2:11212"]);
+        assert_eq!(o.config.max_value_size, 1 << 20, "memcached's item limit");
+        let o = warm(
+            &[
+                "--origin",
+                "http://o:1",
+                "--memcached",
+                "h:1",
+                "--max-value-size",
+                "8MiB",
+            ],
+            Env::default(),
+        )
+        .unwrap();
+        assert_eq!(o.config.max_value_size, 8 << 20);
+
+        let err = |args: &[&str]| warm(args, Env::default()).unwrap_err().to_string();
+        for other in [&["--redis", "redis://x:1"][..], &["--cluster"][..]] {
+            let mut args = vec!["--origin", "http://o", "--memcached", "h:1"];
+            args.extend_from_slice(other);
+            let e = err(&args);
+            assert!(e.contains("cannot be used with"), "{e}");
+        }
+        let e = err(&["--origin", "http://o", "--memcached", "h:x"]);
+        assert!(e.contains("port"), "{e}");
     }
 
     #[test]

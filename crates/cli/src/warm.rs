@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use anyhow::{Context, Result};
 use hotkeys_contract::read_warm_list;
 use hotkeys_contract::size::format_size;
-use hotkeys_warmer::{Action, Control, Outcome, Plan, StopReason, Summary, redact_url};
+use hotkeys_warmer::ketama::{Continuum, ServerAddr};
+use hotkeys_warmer::{Action, Control, Outcome, Plan, StopReason, Summary};
 
 use crate::config::{ListInput, WarmCommand};
 use crate::destination::Destination;
@@ -27,23 +28,22 @@ pub fn run(options: WarmCommand) -> Result<Exit> {
         ListInput::Stdin => "cannot read the warm list from stdin".to_owned(),
     })?;
     let plan = Plan::build(&options.config, list.entries)?;
-    let redis_shown = options
-        .config
-        .redis
-        .iter()
-        .map(|u| redact_url(u))
-        .collect::<Vec<_>>()
-        .join(", ");
 
     if options.dry_run {
-        print_plan(&plan)?;
-        let summary = Summary::of_plan(&plan, redis_shown);
+        let servers = options.config.memcached_servers()?;
+        print_plan(&plan, &servers)?;
+        let summary = Summary::of_plan(&plan, options.config.target_display());
         if !options.quiet {
             eprintln!(
-                "hotkeys: dry run: {} keys would be fetched from {}, {} refused; nothing was sent to the origin or Redis",
+                "hotkeys: dry run: {} keys would be fetched from {}, {} refused; nothing was sent to the origin or {}",
                 plan.fetch_count(),
                 escape(plan.origin.as_bytes()),
-                summary.failed
+                summary.failed,
+                if servers.is_empty() {
+                    "Redis"
+                } else {
+                    "memcached"
+                }
             );
         }
         write_summary(summary_destination, &summary)?;
@@ -109,10 +109,12 @@ async fn stop_on_ctrl_c(control: Control) {
     }
 }
 
-/// The dry-run plan on stdout: rank, TTL, key, and where the value would
-/// come from (or why the entry is refused).
-fn print_plan(plan: &Plan) -> Result<()> {
-    let rows: Vec<[String; 4]> = plan
+/// The dry-run plan on stdout: rank, TTL, key, where the value would
+/// come from (or why the entry is refused), and for memcached the server
+/// ketama hashing puts the key on.
+fn print_plan(plan: &Plan, servers: &[ServerAddr]) -> Result<()> {
+    let continuum = (!servers.is_empty()).then(|| Continuum::new(servers));
+    let rows: Vec<Vec<String>> = plan
         .entries
         .iter()
         .map(|e| {
@@ -120,16 +122,23 @@ fn print_plan(plan: &Plan) -> Result<()> {
                 Action::Fetch { ttl, .. } => ttl.describe(),
                 Action::Refuse(_) => "-".to_owned(),
             };
-            [
-                e.rank.to_string(),
-                ttl,
-                escape(&e.key),
-                escape(plan.describe_source(e).as_bytes()),
-            ]
+            let mut row = vec![e.rank.to_string(), ttl, escape(&e.key)];
+            if let Some(c) = &continuum {
+                row.push(match &e.action {
+                    Action::Fetch { .. } => servers[c.server_for(&e.key)].to_string(),
+                    Action::Refuse(_) => "-".to_owned(),
+                });
+            }
+            row.push(escape(plan.describe_source(e).as_bytes()));
+            row
         })
         .collect();
-    let header = ["RANK", "TTL", "KEY", "SOURCE"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
+    let mut header: Vec<String> = ["RANK", "TTL", "KEY"].map(str::to_owned).to_vec();
+    if continuum.is_some() {
+        header.push("SERVER".to_owned());
+    }
+    header.push("SOURCE".to_owned());
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -137,18 +146,16 @@ fn print_plan(plan: &Plan) -> Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut line = |cells: &[String; 4]| {
-        writeln!(
-            out,
-            "{:>w0$}  {:<w1$}  {:<w2$}  {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        )
+    // The rank is right-aligned, the last column is not padded.
+    let mut line = |cells: &Vec<String>| {
+        let last = cells.len() - 1;
+        let mut text = format!("{:>w$}", cells[0], w = widths[0]);
+        for (cell, w) in cells[1..last].iter().zip(&widths[1..last]) {
+            text.push_str(&format!("  {cell:<w$}"));
+        }
+        text.push_str("  ");
+        text.push_str(&cells[last]);
+        writeln!(out, "{text}")
     };
     let written = std::iter::once(&header)
         .chain(&rows)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hotkeys_testkit::{Origin, RedisCluster, RedisServer, Reply, wait_until};
+use hotkeys_testkit::{MemcachedServer, Origin, RedisCluster, RedisServer, Reply, wait_until};
 
 #[test]
 fn a_standalone_server_keeps_its_data_across_a_saving_restart() {
@@ -18,6 +18,30 @@ fn a_standalone_server_keeps_its_data_across_a_saving_restart() {
     let port = server.port();
     drop(server);
     assert!(!dir.exists(), "the directory is removed");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the process is gone"
+    );
+}
+
+#[test]
+fn a_memcached_server_stores_reads_back_with_ttls_and_is_gone_after_drop() {
+    let server = MemcachedServer::start_with(&["-vv"]);
+    assert_ne!(server.port(), 11211);
+    assert_eq!(server.addr(), format!("127.0.0.1:{}", server.port()));
+    assert_eq!(server.get(b"k"), None);
+    assert_eq!(server.ttl(b"k"), None);
+    server.set(b"k", b"v\r\nwith bytes", 600);
+    server.set(b"forever", b"x", 0);
+    assert_eq!(server.get(b"k").as_deref(), Some(&b"v\r\nwith bytes"[..]));
+    let ttl = server.ttl(b"k").unwrap();
+    assert!((598..=600).contains(&ttl), "{ttl}");
+    assert_eq!(server.ttl(b"forever"), Some(-1));
+    assert_eq!(server.stat("curr_items"), 2);
+    assert_eq!(server.stat("cmd_set"), 2);
+    assert!(server.log().contains("set forever"), "-vv logs commands");
+    let port = server.port();
+    drop(server);
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the process is gone"

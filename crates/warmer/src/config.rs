@@ -9,12 +9,19 @@ use hotkeys_contract::Routes;
 use crate::backoff::Backoff;
 use crate::breaker::BreakerConfig;
 use crate::error::WarmError;
+use crate::ketama::ServerAddr;
 use crate::origin_url::base_url;
 use crate::redact::{Secrets, redact_url};
 use crate::status::StatusSet;
 
 /// The Redis URL used when none is given and `REDIS_URL` is unset.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// memcached's default item size limit (`memcached -I 1m`): a sensible
+/// `max_value_size` for a memcached target. A value close to it may
+/// still be refused by the server, whose limit includes the key and a
+/// header; that key then fails as `too_large` too.
+pub const MEMCACHED_ITEM_LIMIT: u64 = 1 << 20;
 
 /// Settings of one warm run. [`WarmConfig::new`] gives the documented
 /// defaults; change fields as needed, then call [`WarmConfig::validate`]
@@ -28,6 +35,10 @@ pub struct WarmConfig {
     pub redis: Vec<String>,
     /// Treat `redis` as the seeds of a Redis Cluster.
     pub cluster: bool,
+    /// memcached servers to fill instead of Redis, as `host:port`; keys
+    /// are spread over them by ketama hashing, as libmemcached does.
+    /// When not empty, `redis` is not used.
+    pub memcached: Vec<String>,
     /// Password for the target Redis when its URL has none (the command
     /// line takes it from `REDISCLI_AUTH`).
     pub redis_password: Option<String>,
@@ -55,8 +66,8 @@ pub struct WarmConfig {
     pub backoff: Backoff,
     /// Limit for one origin request, body included.
     pub origin_timeout: Duration,
-    /// Limit for connecting to Redis and for each reply; also how long a
-    /// lost Redis connection is retried before the run gives up.
+    /// Limit for connecting to Redis (or memcached) and for each reply;
+    /// also how long a lost connection is retried before the run gives up.
     pub redis_timeout: Duration,
     /// Values (response bodies) larger than this are not stored.
     pub max_value_size: u64,
@@ -73,7 +84,8 @@ pub struct WarmConfig {
     pub deadline: Option<Duration>,
     /// When to give up on a failing origin.
     pub breaker: BreakerConfig,
-    /// Keys per Redis pipeline (EXISTS, SET, and GET from a Redis origin).
+    /// Keys per pipeline (EXISTS and SET, `mg` and `add` for memcached,
+    /// and GET from a Redis origin).
     pub batch_size: usize,
 }
 
@@ -97,6 +109,7 @@ impl WarmConfig {
             origin: origin.into(),
             redis: vec![DEFAULT_REDIS_URL.to_owned()],
             cluster: false,
+            memcached: Vec::new(),
             redis_password: None,
             routes: None,
             overwrite: false,
@@ -139,23 +152,15 @@ impl WarmConfig {
         if kind == OriginKind::Http {
             base_url(&self.origin)?;
         }
-        if self.redis.is_empty() {
-            return Err(WarmError::Setting(
-                "no Redis URL: give the Redis to fill".into(),
-            ));
-        }
-        if self.redis.len() > 1 && !self.cluster {
-            return Err(WarmError::Setting(
-                "several Redis URLs are only meaningful as cluster seeds: add --cluster, or give one URL".into(),
-            ));
-        }
-        for url in &self.redis {
-            if !matches!(scheme(url).as_deref(), Some("redis" | "rediss")) {
-                return Err(WarmError::BadRedisUrl {
-                    url: redact_url(url),
-                    reason: "expected a redis:// or rediss:// URL".into(),
-                });
+        if !self.memcached.is_empty() {
+            if self.cluster {
+                return Err(WarmError::Setting(
+                    "memcached servers and a Redis Cluster cannot be filled together: leave out --cluster".into(),
+                ));
             }
+            self.memcached_servers()?;
+        } else {
+            self.validate_redis()?;
         }
         let positive = |d: Duration, what: &str| {
             if d.is_zero() {
@@ -194,6 +199,66 @@ impl WarmConfig {
             ));
         }
         Ok(())
+    }
+
+    fn validate_redis(&self) -> Result<(), WarmError> {
+        if self.redis.is_empty() {
+            return Err(WarmError::Setting(
+                "no Redis URL: give the Redis to fill".into(),
+            ));
+        }
+        if self.redis.len() > 1 && !self.cluster {
+            return Err(WarmError::Setting(
+                "several Redis URLs are only meaningful as cluster seeds: add --cluster, or give one URL".into(),
+            ));
+        }
+        for url in &self.redis {
+            if !matches!(scheme(url).as_deref(), Some("redis" | "rediss")) {
+                return Err(WarmError::BadRedisUrl {
+                    url: redact_url(url),
+                    reason: "expected a redis:// or rediss:// URL".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The memcached servers, in the order given (the order ketama
+    /// uses); empty when the target is Redis.
+    pub fn memcached_servers(&self) -> Result<Vec<ServerAddr>, WarmError> {
+        let mut servers: Vec<ServerAddr> = Vec::with_capacity(self.memcached.len());
+        for text in &self.memcached {
+            let addr = ServerAddr::parse(text)
+                .map_err(|e| WarmError::Setting(format!("memcached server {e}")))?;
+            if servers.contains(&addr) {
+                return Err(WarmError::Setting(format!(
+                    "memcached server {addr} is listed twice"
+                )));
+            }
+            servers.push(addr);
+        }
+        Ok(servers)
+    }
+
+    /// The cache being filled, for messages and the summary: the Redis
+    /// URLs (redacted), or `memcached://host:port` for each server.
+    pub fn target_display(&self) -> String {
+        if self.memcached.is_empty() {
+            self.redis
+                .iter()
+                .map(|u| redact_url(u))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            self.memcached
+                .iter()
+                .map(|m| match ServerAddr::parse(m) {
+                    Ok(addr) => format!("memcached://{addr}"),
+                    Err(_) => format!("memcached://{}", m.trim()),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     }
 
     /// The passwords this run knows, so that messages can be scrubbed of
@@ -257,6 +322,34 @@ mod tests {
         c.rate = None;
         c.ttl = Some(Duration::ZERO);
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn memcached_servers_are_checked() {
+        let mut c = WarmConfig::new("http://x");
+        c.memcached = vec!["10.0.0.1:11211".into(), "cache-b".into()];
+        assert_eq!(c.memcached_servers().unwrap()[1].port, 11211);
+        assert_eq!(
+            c.target_display(),
+            "memcached://10.0.0.1:11211, memcached://cache-b:11211"
+        );
+        c.validate().unwrap();
+        c.memcached.push("cache-b:11211".into());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
+        c.memcached = vec!["h:port".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("port"));
+        c.memcached = vec!["h:1".into()];
+        c.cluster = true;
+        assert!(c.validate().unwrap_err().to_string().contains("--cluster"));
+        assert_eq!(
+            WarmConfig::new("http://x").target_display(),
+            DEFAULT_REDIS_URL
+        );
     }
 
     #[test]

@@ -20,12 +20,17 @@ pub enum StopReason {
     CircuitBreaker,
     /// Redis stayed unreachable for longer than the Redis timeout.
     RedisLost,
+    /// A memcached server stayed unreachable for longer than the timeout.
+    MemcachedLost,
 }
 
 impl StopReason {
     /// True for the reasons that make a run fatal (exit code 1).
     pub fn is_fatal(self) -> bool {
-        matches!(self, StopReason::CircuitBreaker | StopReason::RedisLost)
+        matches!(
+            self,
+            StopReason::CircuitBreaker | StopReason::RedisLost | StopReason::MemcachedLost
+        )
     }
 }
 

@@ -36,6 +36,15 @@ pub enum WarmError {
         /// What went wrong, and what to do about it.
         reason: String,
     },
+    /// A memcached server to fill could not be reached, or is not a
+    /// memcached.
+    #[error("cannot use memcached at {server}: {reason}")]
+    Memcached {
+        /// The server, `host:port`.
+        server: String,
+        /// What went wrong, and what to do about it.
+        reason: String,
+    },
     /// The origin Redis could not be reached or refused us.
     #[error("cannot use the origin Redis at {url}: {reason}")]
     OriginRedis {

@@ -1,11 +1,11 @@
-//! Warm a Redis (standalone or Redis Cluster) with the keys of a hotkeys
-//! warm list, before traffic arrives.
+//! Warm a Redis (standalone or Redis Cluster) or a pool of memcached
+//! servers with the keys of a hotkeys warm list, before traffic arrives.
 //!
 //! `hotkeys rank` turns access logs into a warm list: the hottest cache
 //! keys, each with the path that fills it and, with a routes file, a TTL.
 //! This crate reads such a list, fetches each value from the origin (the
 //! application's HTTP API, or a warm Redis such as a replica) and writes it
-//! into Redis, hottest first:
+//! into the cache, hottest first:
 //!
 //! * **without overloading the origin**: a ceiling on requests in flight
 //!   that halves when the origin says it is overloaded (429, 503, a
@@ -16,8 +16,11 @@
 //! * **without caching errors**: only 2xx bodies (or the configured
 //!   statuses), up to a size limit, are stored;
 //! * **without clobbering**: by default keys that exist are skipped before
-//!   the origin is asked (pipelined `EXISTS`), and writes use
-//!   `SET … PX ttl NX`, so a value the application wrote meanwhile stays;
+//!   the origin is asked (pipelined `EXISTS`; `mg` for memcached), and
+//!   writes use `SET … PX ttl NX` (memcached: `add`), so a value the
+//!   application wrote meanwhile stays;
+//! * **where the application looks**: memcached keys go to the server
+//!   libmemcached's ketama hashing picks ([`ketama`]);
 //! * **safely with hostile logs**: only the path of a logged request is
 //!   used, never its scheme or host; absolute-form targets, `..` segments
 //!   and control characters are refused ([`path`]); redirects are not
@@ -83,6 +86,7 @@ pub mod config;
 mod connection;
 pub mod control;
 pub mod error;
+pub mod ketama;
 mod origin;
 mod origin_url;
 pub mod pacer;
@@ -98,7 +102,7 @@ pub mod throttle;
 mod tls;
 pub mod ttl;
 
-pub use config::{DEFAULT_REDIS_URL, OriginKind, WarmConfig};
+pub use config::{DEFAULT_REDIS_URL, MEMCACHED_ITEM_LIMIT, OriginKind, WarmConfig};
 pub use control::{Control, Progress, StopReason};
 pub use error::WarmError;
 pub use plan::{Action, Plan, PlanEntry, Source};

@@ -18,6 +18,7 @@ use crate::error::WarmError;
 use crate::origin_url::{base_url, join};
 use crate::path::check_origin_path;
 use crate::redact::redact_url;
+use crate::target::memcached::valid_key;
 use crate::ttl::TtlRule;
 
 // A refusal is what the plan holds for a refused entry, and callers name
@@ -90,6 +91,7 @@ impl Plan {
         };
         let mut planner = Planner {
             config,
+            memcached: !config.memcached.is_empty(),
             kind,
             base,
             routes: config.routes.as_ref(),
@@ -159,6 +161,8 @@ impl Plan {
 
 struct Planner<'a> {
     config: &'a WarmConfig,
+    /// The target is memcached, whose keys have limits of their own.
+    memcached: bool,
     kind: OriginKind,
     base: Option<Url>,
     routes: Option<&'a Routes>,
@@ -229,6 +233,9 @@ impl Planner<'_> {
             }
             _ => Source::SameKey,
         };
+        if self.memcached && !valid_key(&key) {
+            return refuse(key, Refusal::MemcachedKey);
+        }
         let ttl = TtlRule::choose(
             self.config.ttl,
             entry_ttl,
@@ -381,6 +388,34 @@ mod tests {
         assert_eq!(
             plan.describe_source(&plan.entries[0]),
             "GET from redis://:***@replica:6379"
+        );
+    }
+
+    #[test]
+    fn keys_memcached_cannot_carry_are_refused_for_memcached_only() {
+        let long = format!("/{}", "x".repeat(250));
+        let entries = || {
+            [
+                entry(1, "/a b"),
+                entry(2, &long),
+                entry(3, "/fine"),
+                entry(4, "/a/../b"),
+            ]
+        };
+        let mut config = WarmConfig::new("http://o");
+        let plan = Plan::build(&config, entries()).unwrap();
+        assert_eq!(plan.fetch_count(), 3, "Redis takes any key");
+        config.memcached = vec!["127.0.0.1:11211".into()];
+        let plan = Plan::build(&config, entries()).unwrap();
+        let e = &plan.entries;
+        assert_eq!(e[0].action, Action::Refuse(Refusal::MemcachedKey));
+        assert_eq!(e[1].action, Action::Refuse(Refusal::MemcachedKey));
+        assert_eq!(url_of(&e[2]), "http://o/fine");
+        // The path's own refusal is the more telling one.
+        assert_eq!(e[3].action, Action::Refuse(Refusal::DotSegment));
+        assert!(
+            plan.describe_source(&e[0])
+                .starts_with("refused: key not valid for memcached")
         );
     }
 

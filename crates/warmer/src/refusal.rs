@@ -25,6 +25,10 @@ pub enum Refusal {
     EmptyKey,
     /// The entry's `key_base64` does not decode.
     BadKey,
+    /// The target is memcached and the key is longer than 250 bytes or
+    /// has a space or a control character, which its text protocol cannot
+    /// carry.
+    MemcachedKey,
 }
 
 impl Refusal {
@@ -40,6 +44,7 @@ impl Refusal {
             Refusal::UnknownRoute => "refused_unknown_route",
             Refusal::EmptyKey => "refused_empty_key",
             Refusal::BadKey => "refused_bad_key",
+            Refusal::MemcachedKey => "refused_memcached_key",
         }
     }
 
@@ -59,6 +64,9 @@ impl Refusal {
             Refusal::UnknownRoute => "the entry's route is not in the routes file",
             Refusal::EmptyKey => "the key is empty",
             Refusal::BadKey => "the entry's key_base64 does not decode",
+            Refusal::MemcachedKey => {
+                "key not valid for memcached: it takes 1 to 250 bytes, without spaces or control characters"
+            }
         }
     }
 }

@@ -3,20 +3,22 @@
 //! Three stages connected by a channel:
 //!
 //! 1. The producer walks the plan in rank order, a batch at a time. Unless
-//!    overwriting, it asks Redis which keys of the batch exist (one
-//!    pipelined `EXISTS` per key) and skips those before the origin is
-//!    asked. It then starts the origin requests for the missing ones, each
+//!    overwriting, it asks the cache which keys of the batch exist (one
+//!    pipelined `EXISTS` per key for Redis, `mg` for memcached) and skips
+//!    those before the origin is asked. It then starts the origin requests for the missing ones, each
 //!    waiting for the throttle (in-flight limit, adaptive) and the pacer
 //!    (rate limit), so requests start in rank order.
 //! 2. Fetch tasks ask the origin, retry with back-off when it is worth it,
 //!    feed the circuit breaker, and hand values to the writer.
 //! 3. The writer gathers values into pipelines and writes them with
-//!    `SET … PX ttl [NX]`, several pipelines at once.
+//!    `SET … PX ttl [NX]` (memcached: `add`, or `set`), several pipelines
+//!    at once.
 //!
-//! Stopping (Ctrl-C, deadline, breaker, Redis lost) ends stage 1 and
+//! Stopping (Ctrl-C, deadline, breaker, cache lost) ends stage 1 and
 //! abandons the requests of stage 2; whatever stage 3 has received is
 //! still written. A value is only ever written whole: a response body is
-//! stored once it has been read completely, and one `SET` is atomic.
+//! stored once it has been read completely, and one `SET` (or `add`) is
+//! atomic.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -42,7 +44,7 @@ use crate::throttle::{Permit, Signal, Throttle};
 /// Write pipelines in flight at once.
 const WRITES_IN_FLIGHT: usize = 8;
 
-/// A fetched value on its way to Redis.
+/// A fetched value on its way to the cache.
 #[derive(Debug)]
 struct Ready {
     index: usize,
@@ -69,8 +71,8 @@ struct Run {
 }
 
 /// Warms the keys of `plan`: the whole run, from connecting to the final
-/// summary. Returns an error only when the run cannot start (Redis or the
-/// origin unreachable, settings unusable); everything that happens to
+/// summary. Returns an error only when the run cannot start (the cache or
+/// the origin unreachable, settings unusable); everything that happens to
 /// single keys, and stops on the way, is in the [`Summary`].
 pub async fn warm(
     config: &WarmConfig,
@@ -125,9 +127,11 @@ pub async fn warm(
                 hotkeys_contract::format_duration(config.deadline.unwrap_or_default())
             ),
             StopReason::CircuitBreaker => "the origin failed too often".to_owned(),
-            StopReason::RedisLost => {
-                format!("Redis at {} became unreachable", run.target.display())
-            }
+            StopReason::RedisLost | StopReason::MemcachedLost => format!(
+                "{} at {} became unreachable",
+                run.target.kind(),
+                run.target.display()
+            ),
         })
     });
     let summary = lock(&run.tally).finish(
@@ -177,12 +181,12 @@ async fn produce(run: &Arc<Run>, values: mpsc::Sender<Vec<Ready>>) {
                 match exists {
                     Ok(true) => tally.skipped(i),
                     Ok(false) => missing.push(i),
-                    Err(e) => tally.failed(i, "redis_check".into(), Some(e)),
+                    Err(e) => tally.failed(i, e.reason.into(), Some(e.detail)),
                 }
             }
             drop(tally);
             if run.target.is_lost() {
-                redis_lost(run);
+                target_lost(run);
                 break;
             }
             missing
@@ -215,8 +219,8 @@ async fn produce(run: &Arc<Run>, values: mpsc::Sender<Vec<Ready>>) {
     while fetches.join_next().await.is_some() {}
 }
 
-/// Waits for Redis to be reachable, the throttle and the pacer; `None`
-/// when the run stops first. While Redis is failing no value could be
+/// Waits for the cache to be reachable, the throttle and the pacer; `None`
+/// when the run stops first. While the cache is failing no value could be
 /// stored, so the origin is not asked for any.
 async fn start_request(run: &Run, keys: u32) -> Option<Permit> {
     tokio::select! {
@@ -486,27 +490,33 @@ async fn write_batch(run: Arc<Run>, batch: Vec<Ready>, ttls: Vec<u64>) {
         match result {
             Ok(Written::Stored) => tally.warmed(ready.index, ready.value.len()),
             Ok(Written::Present) => tally.skipped(ready.index),
-            Err(e) => tally.failed(ready.index, "redis_write".into(), Some(e)),
+            Err(e) => tally.failed(ready.index, e.reason.into(), Some(e.detail)),
         }
     }
     drop(tally);
     if run.target.is_lost() {
-        redis_lost(&run);
+        target_lost(&run);
     }
 }
 
-/// Stops the run because Redis is gone: fetching more would only load the
-/// origin for values that cannot be stored.
-fn redis_lost(run: &Run) {
+/// Stops the run because the cache is gone: fetching more would only load
+/// the origin for values that cannot be stored.
+fn target_lost(run: &Run) {
     let mut detail = lock(&run.stop_detail);
     if detail.is_none() && run.control.stop_reason().is_none() {
+        // memcached shares the Redis timeout setting (`--redis-timeout`).
+        let timeout = match run.target {
+            Target::Redis(_) => "the Redis timeout",
+            Target::Memcached(_) => "the timeout (--redis-timeout)",
+        };
         *detail = Some(format!(
-            "Redis at {} stayed unreachable for longer than the Redis timeout ({}); \
+            "{} at {} stayed unreachable for longer than {timeout} ({}); \
              stopped fetching, and every key not written is listed",
+            run.target.kind(),
             run.target.display(),
             hotkeys_contract::format_duration(run.config.redis_timeout)
         ));
     }
     drop(detail);
-    run.control.stop(StopReason::RedisLost);
+    run.control.stop(run.target.lost_reason());
 }

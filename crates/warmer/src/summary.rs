@@ -20,8 +20,8 @@ use crate::plan::{Action, Plan};
 pub struct Summary {
     /// Keys written.
     pub warmed: u64,
-    /// Keys already present in Redis (checked before asking the origin, or
-    /// found present by `SET … NX`).
+    /// Keys already present in the cache (checked before asking the
+    /// origin, or found present by `SET … NX` or memcached's `add`).
     pub skipped: u64,
     /// Keys that could not be warmed, refused entries included.
     pub failed: u64,
@@ -36,7 +36,7 @@ pub struct Summary {
     /// `failed` by reason: `status_404`, `timeout`, `too_large`,
     /// `refused_dot_segment`, `redis_write`, …
     pub failed_by_reason: BTreeMap<String, u64>,
-    /// Value bytes written to Redis.
+    /// Value bytes written to the cache.
     pub bytes_written: u64,
     /// Wall time of the run, in milliseconds.
     pub elapsed_ms: u64,
@@ -55,7 +55,9 @@ pub struct Summary {
     pub dry_run: bool,
     /// The origin (redacted).
     pub origin: String,
-    /// The Redis warmed (redacted).
+    /// The cache warmed: the Redis URLs (redacted), or
+    /// `memcached://host:port` for each memcached server. The name stays
+    /// `redis` for the readers of the summary JSON.
     pub redis: String,
     /// Every failed key with its reason.
     pub failed_keys: Vec<KeyReport>,
@@ -99,7 +101,7 @@ pub enum Outcome {
     Complete,
     /// Some keys failed or were left unfinished.
     Partial,
-    /// The run had to stop (circuit breaker, Redis lost).
+    /// The run had to stop (circuit breaker, Redis or memcached lost).
     Fatal,
 }
 
