@@ -398,6 +398,31 @@ fn exact_curve_reproduces_a_direct_lru_simulation_on_a_block_trace() {
     assert!((f64_at(&curve[1], "/hit_ratio") - direct_lru(&trace, 250)).abs() < 1e-12);
 }
 
+/// A few very hot keys may all fall outside a SHARDS sample; the best
+/// possible hit ratio still follows from the exact counts (1 - keys /
+/// requests), never 0%.
+#[test]
+fn an_empty_sample_keeps_the_exact_best_possible_hit_ratio() {
+    let dir = scratch();
+    let log: String = (0..2000)
+        .map(|i| {
+            combined_line(
+                MAY_1 + i,
+                "GET",
+                if i % 2 == 0 { "/hot" } else { "/hot2" },
+                200,
+                10,
+            )
+        })
+        .collect();
+    let path = write(dir.path(), "hot.log", log.as_bytes());
+    let doc = report_json(&[&path, &"--sample-rate", &"0.0001"]);
+    // The premise: neither key is in the sample at this rate.
+    assert_eq!(u64_at(&doc, "/cache/sampled_requests"), 0);
+    let best = f64_at(&doc, "/cache/max_hit_ratio");
+    assert!((best - (1.0 - 2.0 / 2000.0)).abs() < 1e-9, "{best}");
+}
+
 #[test]
 fn sampling_is_named_and_a_small_sample_is_flagged() {
     let doc = report_json(&[&sample_logs(), &"--sample-rate", &"0.1"]);

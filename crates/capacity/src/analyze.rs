@@ -280,6 +280,10 @@ fn curve_section(c: &Collected, config: &ReportConfig, totals: &LogTotals) -> Cu
     let max_hit_ratio = if distances.total.requests > 0.0 {
         // Every sampled first request stands for 1/R first requests.
         1.0 - distances.cold.requests / (scale.full.requests * rate.rate()).max(1.0)
+    } else if totals.matched > 0 {
+        // No key fell into the sample (a few very hot keys): the exact
+        // counts still say how many requests were first for their key.
+        1.0 - totals.working_set_objects as f64 / totals.matched as f64
     } else {
         0.0
     };
