@@ -1562,6 +1562,23 @@ fn max_memory_keeps_true_counts_within_the_reported_bounds() {
             e["key"]
         );
     }
+    // Shares are of the true total of counted requests, not of the summed
+    // upper bounds: each share is requests / matched; the running sum of
+    // upper bounds may pass the total, and the cumulative share stops at 1.
+    let matched = stat(&doc, "matched") as f64;
+    assert_eq!(matched, 200_000.0);
+    let mut cumulative = 0.0;
+    for e in list {
+        let requests = e["requests"].as_u64().unwrap() as f64;
+        cumulative += requests;
+        let share = e["share"].as_f64().unwrap();
+        assert!((share - requests / matched).abs() < 1e-9, "{share}");
+        let cum = e["cumulative_share"].as_f64().unwrap();
+        assert!(
+            (cum - (cumulative / matched).min(1.0)).abs() < 1e-9,
+            "{cum}"
+        );
+    }
     let mut best: Vec<(&Vec<u8>, &u64)> = exact.iter().collect();
     best.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let listed: std::collections::HashSet<Vec<u8>> = list.iter().take(100).map(key_bytes).collect();

@@ -385,7 +385,14 @@ impl<'r> KeyCounter<'r> {
                 (0..t.id_count()).map(|id| (by.metric(&t.totals(id)), ti as u32, id as u32)),
             );
         }
-        let total = all.iter().map(|e| e.0).sum();
+        // Shares are of the requests the filters let through. In bounded
+        // mode the kept keys' counts are upper bounds and the dropped keys'
+        // are gone, so only the request counter itself gives that total
+        // (in exact mode both sums are the same).
+        let total = match by {
+            RankBy::Requests => self.counts.matched,
+            RankBy::Bytes | RankBy::Cost => all.iter().map(|e| e.0).sum(),
+        };
         let key = |e: &(u64, u32, u32)| tables[e.1 as usize].key(e.2 as usize);
         let order = |a: &(u64, u32, u32), b: &(u64, u32, u32)| -> Order {
             b.0.cmp(&a.0).then_with(|| key(a).cmp(key(b)))
@@ -506,7 +513,8 @@ impl Accumulator for KeyCounter<'_> {
 pub struct Ranking {
     /// The metric the keys are ordered by, and that `total` sums.
     pub by: RankBy,
-    /// The metric summed over every key (not only the kept ones).
+    /// The metric summed over every key (not only the kept ones); for
+    /// requests, the requests counted, also when the counts are estimates.
     pub total: u64,
     /// Distinct keys counted; a lower bound when `approximate`.
     pub distinct_keys: u64,

@@ -30,7 +30,9 @@ pub fn build(run: &RankRun, routes: Option<&Routes>) -> WarmList {
             bytes: stats.bytes,
             cost_us: stats.cost_us,
             share: share(metric),
-            cumulative_share: share(cumulative),
+            // Estimates are upper bounds: their running sum may pass the
+            // true total, and a share of more than everything means nothing.
+            cumulative_share: share(cumulative).min(1.0),
             latency_p50_us: stats.latency.quantile(0.5),
             latency_p99_us: stats.latency.quantile(0.99),
             requests_min: ranking.approximate.then(|| stats.requests - stats.error),
