@@ -1338,6 +1338,7 @@ fn usage_errors_exit_1_with_a_clear_message() {
     expect_usage_error(&[&h, &"--since", &"yesterday"], &["--since", "yesterday"]);
     expect_usage_error(&[&h, &"--max-line", &"10 parsecs"], &["--max-line"]);
     expect_usage_error(&[&h, &"--top", &"many"], &["--top", "many"]);
+    expect_usage_error(&[&h, &"--threads", &"8192"], &["--threads", "0..=256"]);
 
     let dir = scratch();
     let routes = write(
@@ -1349,6 +1350,10 @@ fn usage_errors_exit_1_with_a_clear_message() {
         &[&h, &"--routes", &routes],
         &["routes.toml", "route #2", "\"broken\"", "regex"],
     );
+    // A multi-line parser message keeps its line breaks.
+    let out = rank(&[&h, &"--routes", &routes]);
+    assert!(!out.stderr.contains("\\x0a"), "{}", out.stderr);
+    assert!(out.stderr.trim_end().lines().count() > 1, "{}", out.stderr);
 
     let out = hotkeys(&["--help"], None, &[]);
     expect_code(&out, 0);

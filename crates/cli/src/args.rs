@@ -127,9 +127,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,
 
-    /// Worker threads; 0 uses every core.
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
+    /// Worker threads; 0 uses every core. At most 256: each worker keeps
+    /// tables of its own, and thousands of them only cost memory and time.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
 
     /// Stop with an error at the first malformed line.
     #[arg(long)]

@@ -185,7 +185,7 @@ impl InputConfig {
             scan: ScanOptions {
                 format,
                 json_fields,
-                threads: args.threads,
+                threads: usize::from(args.threads),
                 chunk_size: args.chunk_size,
                 max_line: args.max_line,
                 strict: args.strict,

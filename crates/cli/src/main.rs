@@ -53,10 +53,13 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!(
-                "hotkeys: error: {}",
-                text::escape(format!("{e:#}").as_bytes())
-            );
+            // Line by line: a TOML or regex error shows its source with a
+            // caret under it, which only reads right on separate lines.
+            let lines: Vec<String> = format!("{e:#}")
+                .lines()
+                .map(|l| text::escape(l.as_bytes()))
+                .collect();
+            eprintln!("hotkeys: error: {}", lines.join("\n"));
             Exit::Failure.into()
         }
     }

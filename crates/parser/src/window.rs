@@ -83,6 +83,14 @@ pub enum WindowError {
          read of the input; stdin cannot be read twice. Give files, or an RFC 3339 time."
     )]
     RelativeOnStdin,
+    /// A relative bound needs a second read, which a pipe, FIFO or device
+    /// cannot give (`<(zcat …)` is one).
+    #[error(
+        "a relative --since/--until is measured from the newest request, which needs a second \
+         read of the input; {0} is not a regular file and cannot be read twice. Give regular \
+         files, or an RFC 3339 time."
+    )]
+    RelativeOnStream(String),
 }
 
 impl Window {
@@ -101,8 +109,19 @@ impl Window {
         {
             return Err(WindowError::Empty);
         }
-        if self.is_relative() && inputs.contains(&Source::Stdin) {
-            return Err(WindowError::RelativeOnStdin);
+        if !self.is_relative() {
+            return Ok(());
+        }
+        for input in inputs {
+            match input {
+                Source::Stdin => return Err(WindowError::RelativeOnStdin),
+                // A missing file is reported by the scan like any other.
+                Source::File(path) => {
+                    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+                        return Err(WindowError::RelativeOnStream(path.display().to_string()));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -192,5 +211,21 @@ mod tests {
             Err(WindowError::RelativeOnStdin)
         );
         assert_eq!(relative.check(&[Source::File("a.log".into())]), Ok(()));
+        // A FIFO (or a process substitution's pipe) cannot be read twice.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(matches!(
+            relative.check(&[Source::File(fifo.clone())]),
+            Err(WindowError::RelativeOnStream(_))
+        ));
+        // An absolute window reads once and takes any input.
+        assert_eq!(Window::default().check(&[Source::File(fifo)]), Ok(()));
     }
 }
