@@ -304,9 +304,11 @@ where
                 o.range_start,
                 InputProblem {
                     input: name,
-                    message: format!(
-                        "{message} (after line {after}; the lines before it were counted)"
-                    ),
+                    message: if after == 0 {
+                        message.clone()
+                    } else {
+                        format!("{message} (after line {after}; the lines before it were counted)")
+                    },
                 },
             ));
         }
@@ -426,8 +428,8 @@ fn plan(
             }
         };
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut head = Vec::new();
-        if let Err(e) = (&mut file).take(HEAD_SIZE as u64).read_to_end(&mut head) {
+        let (head, head_is_cut, head_error) = read_head(&mut file, options.max_line);
+        if let Some(e) = head_error {
             problem(format!("not read: {e}"));
             continue;
         }
@@ -445,7 +447,7 @@ fn plan(
             });
             continue;
         }
-        let (format, detected) = match choose_format(&head, head.len() == HEAD_SIZE, options) {
+        let (format, detected) = match choose_format(&head, head_is_cut, options) {
             Ok(Some(choice)) => choice,
             Ok(None) => continue,
             Err(message) => {
@@ -492,6 +494,36 @@ fn error_text(e: &ScanError) -> String {
     }
 }
 
+/// Whole lines the head should hold for detection; fewer, and it is read
+/// further.
+const HEAD_LINES: usize = 4;
+
+/// The first bytes of an input, for detecting its format (and, raw, its
+/// compression): `HEAD_SIZE` bytes, or more when those hold fewer than
+/// `HEAD_LINES` whole lines (a first line of 200 KiB must not hide the
+/// lines after it), up to `max_line + HEAD_SIZE`. Also whether the input
+/// goes on past the head, and the read error that ended it early, if any
+/// (the bytes before the error are kept).
+fn read_head(reader: &mut impl Read, max_line: usize) -> (Vec<u8>, bool, Option<io::Error>) {
+    let limit = max_line.saturating_add(HEAD_SIZE);
+    let mut head = Vec::new();
+    let mut want = HEAD_SIZE;
+    loop {
+        let before = head.len();
+        if let Err(e) = reader.take(want as u64).read_to_end(&mut head) {
+            return (head, false, Some(e));
+        }
+        if head.len() - before < want {
+            return (head, false, None);
+        }
+        let whole_lines = memchr::memchr_iter(b'\n', &head).take(HEAD_LINES).count();
+        if whole_lines >= HEAD_LINES || head.len() >= limit {
+            return (head, true, None);
+        }
+        want = head.len().min(limit - head.len());
+    }
+}
+
 /// The format for an input whose first bytes are `head`: the one asked
 /// for, or the one detected. `Ok(None)` for an input with no lines at all.
 fn choose_format(
@@ -506,10 +538,19 @@ fn choose_format(
     if head_is_cut && lines.len() > 1 {
         lines.pop();
     }
-    lines.truncate(64);
     if lines.iter().all(|l| l.trim_ascii().is_empty()) {
         return Ok(None);
     }
+    // Lines the scan skips as too long say nothing about the format.
+    lines.retain(|l| l.len() <= options.max_line);
+    if lines.is_empty() {
+        return Err(format!(
+            "not read: its first line is longer than --max-line ({} bytes), so no format can \
+             be detected; pass --log-format",
+            options.max_line
+        ));
+    }
+    lines.truncate(64);
     match LogFormat::detect(&lines, &options.json_fields) {
         Some(f) => Ok(Some((f, true))),
         None => Err(
@@ -645,28 +686,23 @@ fn run_task<A: Accumulator>(
                 }
             };
             let mut decoded = input::decoder(raw, compression);
-            let mut text_head = Vec::new();
-            let head_error = (&mut decoded)
-                .take(HEAD_SIZE as u64)
-                .read_to_end(&mut text_head)
-                .err();
-            let (format, detected) =
-                match choose_format(&text_head, text_head.len() == HEAD_SIZE, options) {
-                    Ok(Some(choice)) => choice,
-                    Ok(None) => {
-                        if let Some(e) = head_error {
-                            outcome.problem = Some(describe_stream_error(compression, &e));
-                        }
-                        return outcome;
+            let (text_head, head_is_cut, head_error) = read_head(&mut decoded, options.max_line);
+            let (format, detected) = match choose_format(&text_head, head_is_cut, options) {
+                Ok(Some(choice)) => choice,
+                Ok(None) => {
+                    if let Some(e) = head_error {
+                        outcome.problem = Some(describe_stream_error(compression, &e));
                     }
-                    Err(message) => {
-                        outcome.problem = Some(match head_error {
-                            Some(e) => describe_stream_error(compression, &e),
-                            None => message,
-                        });
-                        return outcome;
-                    }
-                };
+                    return outcome;
+                }
+                Err(message) => {
+                    outcome.problem = Some(match head_error {
+                        Some(e) => describe_stream_error(compression, &e),
+                        None => message,
+                    });
+                    return outcome;
+                }
+            };
             outcome.format = Some(FormatUse {
                 input: source.display_name(),
                 format: format.name().to_string(),
@@ -976,6 +1012,57 @@ mod tests {
         assert_eq!(report.problems.len(), 2);
         assert!(report.problems[0].input.contains("nonexistent"));
         assert!(report.problems[1].message.contains("--log-format"));
+    }
+
+    /// A first line longer than the detection head (but under --max-line,
+    /// or over it) does not hide the format of the lines after it, in a
+    /// plain file read in ranges and in a compressed stream alike.
+    #[test]
+    fn a_long_first_line_does_not_hide_the_format() {
+        let long = format!("{}\n", "x".repeat(200 * 1024));
+        let text = format!("{long}{}{}", line(1), line(2));
+        let plain = temp_file("long-first.log", text.as_bytes());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        let gzipped = temp_file("long-first.log.gz", &gz.finish().unwrap());
+        for max_line in [1 << 20, 300 * 1024] {
+            for chunk_size in [32 << 20, 4096] {
+                let options = ScanOptions {
+                    max_line,
+                    chunk_size,
+                    ..ScanOptions::default()
+                };
+                for path in [&plain, &gzipped] {
+                    let (targets, report) = run(&[Source::File(path.clone())], &options);
+                    let case = format!("{} max_line {max_line} chunk {chunk_size}", path.display());
+                    assert!(report.problems.is_empty(), "{case}: {:?}", report.problems);
+                    assert_eq!(report.formats[0].format, "combined", "{case}");
+                    assert_eq!(targets.0.values().sum::<u64>(), 2, "{case}");
+                }
+            }
+        }
+        // A first line over --max-line: detection says so, and the format
+        // given by name reads the rest, the long line counted as too long.
+        let options = ScanOptions {
+            max_line: 64 * 1024,
+            ..ScanOptions::default()
+        };
+        let (_, report) = run(&[Source::File(plain.clone())], &options);
+        assert!(
+            report.problems[0]
+                .message
+                .contains("longer than --max-line"),
+            "{:?}",
+            report.problems
+        );
+        // A problem before any line says so without "after line 0".
+        assert!(!report.problems[0].message.contains("after line 0"));
+        let named = ScanOptions {
+            format: FormatChoice::parse("combined", &JsonFields::defaults()).unwrap(),
+            ..options
+        };
+        let (targets, report) = run(&[Source::File(plain)], &named);
+        assert_eq!((targets.0.values().sum::<u64>(), report.too_long), (2, 1));
     }
 
     #[test]
