@@ -1375,6 +1375,40 @@ fn usage_errors_exit_1_with_a_clear_message() {
     );
 }
 
+/// What the run says about itself is plain and right: one input is "1
+/// input", a damaged bzip2 archive is named as such (not as an unknown
+/// format), and `--max-line 0` names that option.
+#[test]
+fn messages_say_what_happened() {
+    let dir = scratch();
+    let text = std::fs::read(sample_logs().join("access.log")).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&text[..200_000]).unwrap();
+    let mut damaged = bz.finish().unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle..middle + 64].fill(0);
+    let archive = write(dir.path(), "access.log.bz2", &damaged);
+    let out = rank(&[&archive, &"--allow-empty"]);
+    expect_code(&out, 2);
+    assert!(
+        out.stderr.contains("damaged or truncated bzip2"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("no known log format"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hotkeys: 1 input, "), "{}", out.stderr);
+    expect_usage_error(
+        &[&archive, &"--max-line", &"0"],
+        &["--max-line", "above zero"],
+    );
+    let out = rank(&[&archive, &"--max-line", &"0"]);
+    assert!(!out.stderr.contains("--chunk-size"), "{}", out.stderr);
+}
+
 #[test]
 fn json_field_errors_name_the_option() {
     expect_usage_error(
