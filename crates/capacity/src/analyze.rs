@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use hotkeys_contract::size::format_size;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_parser::keys::KeyCounts;
-use hotkeys_parser::scan::{ScanReport, scan};
+use hotkeys_parser::scan::{ScanOptions, ScanReport, scan};
 
 use crate::collect::{Collected, Collector};
 use crate::config::{CacheSize, ReportConfig, RestartAt};
@@ -17,8 +17,8 @@ use crate::keyname::KeyName;
 use crate::latency::{self, KeyLatency, Latency, Percentiles};
 use crate::popularity::{self, Popularity, log_points};
 use crate::report::{
-    CacheModel, CurvePoint, FormatInfo, InputStats, MixEntry, Needed, REPORT_VERSION, Report,
-    Summary, TopKey,
+    CacheModel, CurvePoint, ExcludedBy, FormatInfo, InputStats, MixEntry, Needed, REPORT_VERSION,
+    Report, Summary, TopKey,
 };
 use crate::trace::sort_by_time;
 use crate::warmup::{self, Warmup, WarmupInput};
@@ -69,8 +69,13 @@ pub fn run(config: &ReportConfig) -> Result<Analysis, CapacityError> {
     config
         .window
         .apply(&config.inputs, &config.scan, &mut rules.filter)?;
+    // The exclusions cannot work on fields the parser was not asked for.
+    let options = ScanOptions {
+        wants: config.scan.wants.union(rules.exclude.wants()),
+        ..config.scan.clone()
+    };
     let started = Instant::now();
-    let (collector, scan_report) = scan(&config.inputs, &config.scan, || {
+    let (collector, scan_report) = scan(&config.inputs, &options, || {
         Collector::new(&rules, config.method)
     })?;
     let collected = collector.finish();
@@ -170,6 +175,12 @@ fn summary(c: &Collected, totals: &LogTotals) -> Summary {
         requests_parsed: c.counts.requests,
         requests: totals.matched,
         filtered: c.counts.keys.filtered,
+        excluded: c.counts.keys.excluded.total(),
+        excluded_by: ExcludedBy {
+            path: c.counts.keys.excluded.path,
+            client: c.counts.keys.excluded.client,
+            bot: c.counts.keys.excluded.bot,
+        },
         no_target: c.counts.keys.no_target,
         unrouted: c.counts.keys.unrouted,
         distinct_keys: totals.working_set_objects,
@@ -683,7 +694,7 @@ mod tests {
     fn all_requests() -> KeyRules {
         KeyRules {
             filter: Filter::default(),
-            routes: None,
+            ..KeyRules::default()
         }
     }
 

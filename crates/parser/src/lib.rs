@@ -14,9 +14,11 @@
 //!   shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
-//! * [`filter`] and [`keys`]: which requests count and how each becomes a
-//!   key (optionally through a routes file from `hotkeys-contract`): the one
-//!   path from request to key, shared by every command that counts keys.
+//! * [`filter`], [`exclude`] and [`keys`]: which requests count, which are
+//!   left out on purpose (paths, client networks, bots), and how each
+//!   becomes a key (optionally through a routes file from
+//!   `hotkeys-contract`): the one path from request to key, shared by every
+//!   command that counts keys.
 //! * [`window`]: `--since`/`--until`, absolute or before the newest request.
 //! * [`rank`]: counting per key (exactly, or in bounded memory) and the
 //!   ranking; [`rank::run`] does a whole run. [`warm_list`] turns a ranking
@@ -61,6 +63,7 @@
 //! ```
 
 pub mod error;
+pub mod exclude;
 pub mod filter;
 mod find;
 pub mod format;
