@@ -8,6 +8,7 @@ use hotkeys_contract::size::format_size;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_parser::keys::KeyCounts;
 use hotkeys_parser::scan::{ScanOptions, ScanReport, scan};
+use hotkeys_parser::warnings;
 
 use crate::collect::{Collected, Collector};
 use crate::config::{CacheSize, ReportConfig, RestartAt};
@@ -97,7 +98,14 @@ pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Ana
     sort_by_time(&mut c.accesses);
     let curve = curve_section(&c, config, &totals);
     let (warmup, warmup_unavailable) = warmup_section(&c, config, &totals, &curve.cache.needed);
-    let warnings = report_warnings(&c, &curve.cache, warmup.as_ref(), &latency, totals.matched);
+    let mut warnings = warnings::missing_fields(&scan, &config.rules);
+    warnings.extend(report_warnings(
+        &c,
+        &curve.cache,
+        warmup.as_ref(),
+        &latency,
+        totals.matched,
+    ));
     let report = Report {
         version: REPORT_VERSION,
         generated_at: format_rfc3339(now_micros()),
@@ -478,11 +486,15 @@ fn report_warnings(
             c.counts.untimed
         ));
     }
-    if latency.request_time.is_none() && latency.upstream_time.is_none() && matched > 0 {
-        warnings.push(
-            "the log records no response times (use a format with $request_time or %D, e.g. nginx-timed)"
-                .to_string(),
-        );
+    // The same rule as `rank --by cost`'s warning: counted requests, none
+    // with a time.
+    let timed = latency.request_time.as_ref().map_or(0, |p| p.count)
+        + latency.upstream_time.as_ref().map_or(0, |p| p.count);
+    if warnings::no_latency(matched, timed) {
+        warnings.push(format!(
+            "the log records no response times ({})",
+            warnings::LATENCY_HINT
+        ));
     }
     warnings
 }

@@ -2,14 +2,15 @@
 //! should know about it on stderr, and the warm list in its output format.
 
 use anyhow::Result;
-use hotkeys_parser::rank::{self, RankRun};
-use hotkeys_parser::warm_list;
+use hotkeys_parser::rank::{self, RankBy, RankConfig, RankRun};
+use hotkeys_parser::{warm_list, warnings};
 
 use crate::config::RankCommand;
 use crate::exit::Exit;
 use crate::output;
 use crate::progress::Progress;
 use crate::summary::{counted_line, input_notes};
+use crate::text::escape;
 
 pub fn run(command: RankCommand) -> Result<Exit> {
     let RankCommand {
@@ -22,7 +23,7 @@ pub fn run(command: RankCommand) -> Result<Exit> {
     config.scan.progress = counter;
     let run = rank::run(&config)?;
     progress.finish();
-    report_to_stderr(&run, quiet);
+    report_to_stderr(&run, &config, quiet);
 
     let list = warm_list::build(&run, config.rules.routes.as_ref());
     output::write(&list, &format, output_path.as_deref(), quiet)?;
@@ -35,7 +36,7 @@ pub fn run(command: RankCommand) -> Result<Exit> {
 }
 
 /// Input problems are shown even with --quiet: they change the exit code.
-fn report_to_stderr(run: &RankRun, quiet: bool) {
+fn report_to_stderr(run: &RankRun, config: &RankConfig, quiet: bool) {
     input_notes(&run.scan, quiet);
     if quiet {
         return;
@@ -51,4 +52,11 @@ fn report_to_stderr(run: &RankRun, quiet: bool) {
         "{}",
         counted_line(&run.scan, &ranking.counts, ranking.distinct_keys)
     );
+    let mut notes = warnings::missing_fields(&run.scan, &config.rules);
+    if config.by == RankBy::Cost && warnings::no_latency(ranking.counts.matched, ranking.timed) {
+        notes.push(warnings::zero_cost(&run.scan));
+    }
+    for w in notes {
+        eprintln!("hotkeys: warning: {}", escape(w.as_bytes()));
+    }
 }

@@ -25,6 +25,8 @@
 //!   into the warm list, the contract with the warmer.
 //! * [`record`] and [`time`]: the fields of one request and their
 //!   conversions, shared by every format.
+//! * [`warnings`]: what `rank` and `report` say when an option needs a
+//!   field the logs do not record.
 //!
 //! Lines are bytes, never `str`: invalid UTF-8 never drops a line and keys
 //! are kept exactly as logged. Problems with single lines or single inputs
@@ -83,4 +85,5 @@ pub mod record;
 pub mod scan;
 pub mod time;
 pub mod warm_list;
+pub mod warnings;
 pub mod window;
