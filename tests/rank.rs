@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use harness::{
-    Out, expect_code, fixture, generated, hotkeys, json, sample_logs, scratch, subcommand, u64_at,
+    EXCLUDE_ARGS, Out, expect_code, expected_with_exclusions, fixture, generated, hotkeys,
+    is_sample_bot, json, sample_logs, sample_requests, scratch, subcommand, u64_at,
     without_generated_at, write,
 };
 use hotkeys_loggen::{Config, Format, Truth};
@@ -1645,4 +1646,197 @@ fn max_memory_keeps_true_counts_within_the_reported_bounds() {
         "{}",
         out.stderr
     );
+}
+
+// ---------------------------------------------------------------------------
+// Exclude options and honest warnings
+
+#[test]
+fn exclude_options_count_what_an_independent_reading_finds() {
+    let want = expected_with_exclusions();
+    // Each option has something to do in the samples.
+    assert!(
+        want.path > 100 && want.client > 20 && want.bot > 100,
+        "{want:?}"
+    );
+    let logs = sample_logs();
+    let mut args: Vec<&dyn AsRef<OsStr>> = vec![&logs];
+    args.extend(EXCLUDE_ARGS.iter().map(|a| a as &dyn AsRef<OsStr>));
+    let doc = rank_json(&args);
+    assert_eq!(stat(&doc, "matched"), want.matched);
+    assert_eq!(stat(&doc, "filtered"), want.filtered);
+    assert_eq!(stat(&doc, "no_target"), want.no_target);
+    assert_eq!(stat(&doc, "excluded"), want.path + want.client + want.bot);
+    assert_eq!(stat(&doc, "excluded_by/path"), want.path);
+    assert_eq!(stat(&doc, "excluded_by/client"), want.client);
+    assert_eq!(stat(&doc, "excluded_by/bot"), want.bot);
+    let keys: Counts = want
+        .keys
+        .iter()
+        .map(|(k, n)| (k.as_bytes().to_vec(), *n))
+        .collect();
+    assert_eq!(key_map(&doc), keys);
+
+    let out = rank(&args);
+    expect_code(&out, 0);
+    let line = format!(
+        "{} excluded (path {}, client {}, bot {})",
+        want.path + want.client + want.bot,
+        want.path,
+        want.client,
+        want.bot
+    );
+    assert!(out.stderr.contains(&line), "no {line:?} in\n{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+#[test]
+fn exclude_bots_alone_keeps_every_browser_and_reports_no_other_reason() {
+    let logs = sample_logs();
+    let all: Vec<_> = sample_requests();
+    let bots = all
+        .iter()
+        .filter(|r| r.target.is_some() && is_sample_bot(&r.user_agent))
+        .count() as u64;
+    let doc = rank_json(&[&logs, &"--all", &"--exclude-bots"]);
+    assert_eq!(stat(&doc, "excluded_by/bot"), bots);
+    assert_eq!(stat(&doc, "excluded_by/path"), 0);
+    assert_eq!(stat(&doc, "excluded_by/client"), 0);
+    assert_eq!(stat(&doc, "matched") + bots, all.len() as u64);
+    // Without an exclude option the warm list has no exclusion fields.
+    let plain = rank_json(&[&logs, &"--all"]);
+    assert!(
+        plain["stats"].get("excluded").is_none(),
+        "{}",
+        plain["stats"]
+    );
+    assert!(plain["stats"].get("excluded_by").is_none());
+    assert_eq!(stat(&plain, "matched"), all.len() as u64);
+}
+
+#[test]
+fn exclude_clients_by_network_on_a_hand_made_log() {
+    let dir = scratch();
+    let lines = [
+        ("10.1.2.3", "/a"),
+        ("10.255.0.1", "/a"),
+        ("11.0.0.1", "/a"),
+        ("::ffff:10.0.0.9", "/b"),
+        ("2001:db8::1", "/b"),
+        ("2001:db9::1", "/b"),
+        ("-", "/c"),
+        ("host.example", "/c"),
+    ];
+    let log: String = lines
+        .iter()
+        .map(|(client, target)| {
+            format!(
+                "{client} - - [01/May/2024:00:00:01 +0000] \"GET {target} HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0\"\n"
+            )
+        })
+        .collect();
+    let path = write(dir.path(), "access.log", log.as_bytes());
+    let doc = rank_json(&[
+        &path,
+        &"--exclude-client",
+        &"10.0.0.0/8",
+        &"--exclude-client",
+        &"2001:db8::/32",
+    ]);
+    assert_eq!(stat(&doc, "excluded_by/client"), 4);
+    assert_eq!(key_map(&doc), counts(&[(b"/a", 1), (b"/b", 1), (b"/c", 2)]));
+}
+
+#[test]
+fn bad_exclude_values_are_usage_errors() {
+    let h = hostile();
+    expect_usage_error(
+        &[&h, &"--exclude-client", &"10.1.0.0/8"],
+        &["--exclude-client", "the network is 10.0.0.0/8"],
+    );
+    expect_usage_error(
+        &[&h, &"--exclude-client", &"10.0.0.0/33"],
+        &["--exclude-client", "from 0 to 32"],
+    );
+    expect_usage_error(
+        &[&h, &"--exclude-client", &"intranet"],
+        &["--exclude-client", "not an IPv4 or IPv6 address"],
+    );
+    expect_usage_error(
+        &[&h, &"--exclude-path", &"(unclosed"],
+        &["--exclude-path", "(unclosed"],
+    );
+    // The list named in the help is the one in use (the parser's tests
+    // hold BOT_LIST_SOURCE to Cargo.lock).
+    let named = format!(
+        "crawler list of {}",
+        hotkeys_parser::exclude::BOT_LIST_SOURCE
+    );
+    for help in ["-h", "--help"] {
+        let out = rank(&[&help]);
+        expect_code(&out, 0);
+        let text = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&named), "{named:?} not in\n{}", out.text());
+    }
+}
+
+#[test]
+fn ranking_by_cost_without_response_times_says_so() {
+    let logs = sample_logs();
+    let combined = logs.join("access.log");
+    let timed = logs.join("nginx-timed.log");
+    let warning = "warning: --by cost: no counted request has a response time";
+    let out = rank(&[&combined, &"--by", &"cost"]);
+    expect_code(&out, 0);
+    assert!(out.stderr.contains(warning), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("access.log (combined) records no response time"),
+        "{}",
+        out.stderr
+    );
+    for args in [
+        vec![&combined as &dyn AsRef<OsStr>],
+        vec![&combined, &"--by", &"bytes"],
+        vec![&timed, &"--by", &"cost"],
+        vec![&combined, &timed, &"--by", &"cost"],
+    ] {
+        let out = rank(&args);
+        expect_code(&out, 0);
+        assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    }
+    let out = rank(&[&combined, &"--by", &"cost", &"--quiet"]);
+    expect_code(&out, 0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn host_on_a_format_without_hosts_says_so() {
+    let logs = sample_logs();
+    let json_log = logs.join("nginx-json.log");
+    let out = rank(&[&logs, &"--host", &"shop.example.com"]);
+    expect_code(&out, 0);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("warning: --host"))
+        .unwrap_or_else(|| panic!("no --host warning in\n{}", out.stderr));
+    // Five inputs lack a host: the first three are named.
+    for input in [
+        "access.log (combined), ",
+        "access.log.1 (combined), ",
+        "access.log.2.gz (combined) and 2 more",
+    ] {
+        assert!(line.contains(input), "{input} not named: {line}");
+    }
+    assert!(line.contains("filters out every request"), "{line}");
+    assert!(!line.contains("json") && !line.contains("caddy"), "{line}");
+    // The JSON inputs record hosts: their requests still count.
+    let doc = rank_json(&[&logs, &"--host", &"shop.example.com"]);
+    assert!(stat(&doc, "matched") > 0);
+    let out = rank(&[&json_log, &"--host", &"shop.example.com"]);
+    expect_code(&out, 0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    let out = rank(&[&logs, &"--host", &"shop.example.com", &"-q"]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
 }

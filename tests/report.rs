@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use harness::{
-    MAY_1, Out, combined_line, expect_code, fixture, generated, json, sample_logs, scratch,
-    subcommand, u64_at, without_generated_at, write,
+    EXCLUDE_ARGS, MAY_1, Out, combined_line, expect_code, expected_with_exclusions, fixture,
+    generated, json, sample_logs, scratch, subcommand, u64_at, without_generated_at, write,
 };
 use hotkeys_loggen::{Config, Format};
 use serde_json::Value;
@@ -827,6 +827,20 @@ key = "product:{id}"
         vec![&logs, &"--all", &"--method", &"GET,POST"],
         vec![&logs, &"--routes", &routes],
         vec![&logs, &"--routes", &routes, &"--status", &"200"],
+        EXCLUDE_ARGS
+            .iter()
+            .map(|a| a as &dyn AsRef<OsStr>)
+            .chain([&logs as &dyn AsRef<OsStr>])
+            .collect(),
+        vec![
+            &logs,
+            &"--routes",
+            &routes,
+            &"--exclude-client",
+            &"66.0.0.0/8",
+            &"--exclude-bots",
+        ],
+        vec![&logs, &"--all", &"--exclude-bots"],
     ];
     for args in cases {
         let routed = args.iter().any(|a| a.as_ref() == "--routes");
@@ -855,6 +869,26 @@ key = "product:{id}"
                 "{in_report} for {shown:?}"
             );
         }
+        // Left out of both when zero.
+        let optional = |v: &Value, p: &str| v.pointer(p).map(|n| n.as_u64().expect("a count"));
+        for (in_report, in_rank) in [
+            ("/summary/excluded", "/stats/excluded"),
+            ("/summary/excluded_by/path", "/stats/excluded_by/path"),
+            ("/summary/excluded_by/client", "/stats/excluded_by/client"),
+            ("/summary/excluded_by/bot", "/stats/excluded_by/bot"),
+        ] {
+            assert_eq!(
+                optional(&doc, in_report),
+                optional(&rank, in_rank),
+                "{in_report} for {shown:?}"
+            );
+        }
+        let excluding = args.iter().any(|a| a.as_ref() == "--exclude-bots");
+        assert_eq!(
+            optional(&rank, "/stats/excluded").is_some_and(|n| n > 0),
+            excluding,
+            "{shown:?}"
+        );
         let per_key = |entries: &Vec<Value>| -> BTreeMap<(String, Option<String>), u64> {
             entries
                 .iter()
@@ -930,4 +964,85 @@ fn empty_and_untimed_inputs_give_short_honest_reports() {
         .find(|p| p["unit"] == "objects" && p["capacity"] == 2)
         .unwrap();
     assert!((f64_at(two, "/hit_ratio") - 1.0 / 3.0).abs() < 1e-12);
+}
+
+#[test]
+fn exclude_options_count_what_an_independent_reading_finds() {
+    let want = expected_with_exclusions();
+    let logs = sample_logs();
+    let mut args: Vec<&dyn AsRef<OsStr>> = vec![&logs, &"--top-keys", &"1000000"];
+    args.extend(EXCLUDE_ARGS.iter().map(|a| a as &dyn AsRef<OsStr>));
+    let doc = report_json(&args);
+    let s = &doc["summary"];
+    assert_eq!(u64_at(s, "/requests"), want.matched);
+    assert_eq!(u64_at(s, "/filtered"), want.filtered);
+    assert_eq!(u64_at(s, "/no_target"), want.no_target);
+    assert_eq!(u64_at(s, "/excluded"), want.path + want.client + want.bot);
+    assert_eq!(u64_at(s, "/excluded_by/path"), want.path);
+    assert_eq!(u64_at(s, "/excluded_by/client"), want.client);
+    assert_eq!(u64_at(s, "/excluded_by/bot"), want.bot);
+    let keys: BTreeMap<String, u64> = array(&doc, "/top_keys")
+        .iter()
+        .map(|k| {
+            (
+                k["key"].as_str().unwrap().to_string(),
+                u64_at(k, "/requests"),
+            )
+        })
+        .collect();
+    assert_eq!(keys, want.keys);
+
+    args.truncate(1);
+    args.extend(EXCLUDE_ARGS.iter().map(|a| a as &dyn AsRef<OsStr>));
+    let out = report(&args);
+    expect_code(&out, 0);
+    let excluded = format!(
+        "{} excluded (path {}, client {}, bot {})",
+        group(want.path + want.client + want.bot),
+        group(want.path),
+        group(want.client),
+        group(want.bot)
+    );
+    assert!(
+        out.text().contains(&excluded),
+        "no {excluded:?} in\n{}",
+        out.text()
+    );
+    // Without exclude options the summary has no such fields.
+    let plain = report_json(&[&logs]);
+    assert!(plain["summary"].get("excluded").is_none());
+    assert!(plain["summary"].get("excluded_by").is_none());
+}
+
+#[test]
+fn host_and_latency_warnings_only_when_they_apply() {
+    let logs = sample_logs();
+    let has = |doc: &Value, text: &str| {
+        array(doc, "/warnings")
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(text))
+    };
+    let host = "--host filters out every request of";
+    let doc = report_json(&[&logs, &"--host", &"shop.example.com"]);
+    assert!(has(&doc, host), "{}", doc["warnings"]);
+    let out = report(&[&logs, &"--host", &"shop.example.com"]);
+    expect_code(&out, 0);
+    assert!(
+        out.stderr.contains(&format!("warning: {host}")),
+        "{}",
+        out.stderr
+    );
+    let quiet = report(&[&logs, &"--host", &"shop.example.com", &"-q"]);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let doc = report_json(&[&logs]);
+    assert!(!has(&doc, host), "{}", doc["warnings"]);
+    let doc = report_json(&[&logs.join("nginx-json.log"), &"--host", &"shop.example.com"]);
+    assert!(!has(&doc, host), "{}", doc["warnings"]);
+
+    // One rule with `rank --by cost`: no counted request with a time.
+    let times = "the log records no response times";
+    let doc = report_json(&[&logs.join("access.log")]);
+    assert!(has(&doc, times), "{}", doc["warnings"]);
+    let doc = report_json(&[&logs.join("access.log"), &logs.join("nginx-timed.log")]);
+    assert!(!has(&doc, times), "{}", doc["warnings"]);
 }

@@ -272,3 +272,173 @@ pub fn combined_line(time: i64, method: &str, target: &str, status: u16, bytes: 
         secs % 60
     )
 }
+
+// ---------------------------------------------------------------------------
+// The sample logs read without hotkeys, for the exclude options
+
+/// One request of `sample-logs/`, read here: text lines split at their
+/// quotes, JSON lines with serde_json, gzip with flate2.
+#[derive(Clone, Debug)]
+pub struct SampleRequest {
+    pub method: String,
+    /// `None` for a request line without a target.
+    pub target: Option<String>,
+    pub status: u64,
+    pub client: String,
+    pub user_agent: String,
+}
+
+/// Every request of every file in `sample-logs/`.
+pub fn sample_requests() -> Vec<SampleRequest> {
+    let mut requests = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(sample_logs())
+        .expect("sample-logs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    for path in names {
+        let raw = std::fs::read(&path).expect("read a sample log");
+        let text = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut s = String::new();
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_string(&mut s)
+                .expect("gunzip");
+            s
+        } else {
+            String::from_utf8(raw).expect("sample logs are UTF-8")
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            requests.push(if line.starts_with('{') {
+                json_request(line)
+            } else {
+                text_request(line)
+            });
+        }
+    }
+    requests
+}
+
+/// A `combined` or `nginx-timed` line: `client - - [time] "request" status
+/// bytes "referer" "agent"[ times]`. The sample logs have no escaped quotes.
+fn text_request(line: &str) -> SampleRequest {
+    let parts: Vec<&str> = line.split('"').collect();
+    assert_eq!(parts.len(), 7, "{line}");
+    let (method, target) = split_request(parts[1]);
+    SampleRequest {
+        method,
+        target,
+        status: parts[2].split_whitespace().next().unwrap().parse().unwrap(),
+        client: line.split(' ').next().unwrap().to_string(),
+        user_agent: parts[5].to_string(),
+    }
+}
+
+/// An nginx JSON line, or Caddy's (nested `request`, headers as lists).
+fn json_request(line: &str) -> SampleRequest {
+    let v: Value = serde_json::from_str(line).expect("a JSON line");
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    match &v["request"] {
+        Value::Object(r) => SampleRequest {
+            method: text(&r["method"]),
+            target: r["uri"].as_str().map(str::to_string),
+            status: v["status"].as_u64().unwrap(),
+            client: text(
+                r.get("client_ip")
+                    .or_else(|| r.get("remote_ip"))
+                    .expect("a client"),
+            ),
+            user_agent: text(&r["headers"]["User-Agent"][0]),
+        },
+        request => {
+            let (method, target) = split_request(request.as_str().unwrap());
+            SampleRequest {
+                method,
+                target,
+                status: v["status"].as_u64().unwrap(),
+                client: text(&v["remote_addr"]),
+                user_agent: text(&v["http_user_agent"]),
+            }
+        }
+    }
+}
+
+fn split_request(request: &str) -> (String, Option<String>) {
+    let mut words = request.split(' ');
+    let method = words.next().unwrap_or_default().to_string();
+    (method, words.next().map(str::to_string))
+}
+
+/// The exclude options the sample-log tests give, and how this file
+/// decides each of them by hand (not with hotkeys' code).
+pub const EXCLUDE_ARGS: [&str; 9] = [
+    "--exclude-path",
+    "^/api/",
+    "--exclude-path",
+    "^/static/",
+    "--exclude-client",
+    "66.0.0.0/8",
+    "--exclude-client",
+    "2a00::/15",
+    "--exclude-bots",
+];
+
+/// What [`EXCLUDE_ARGS`] should make of the sample logs with the default
+/// filter (GET and HEAD, 200 to 399).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub matched: u64,
+    pub filtered: u64,
+    pub no_target: u64,
+    pub path: u64,
+    pub client: u64,
+    pub bot: u64,
+    pub keys: std::collections::BTreeMap<String, u64>,
+}
+
+/// A crawler, monitor or tool among the user agents of the sample logs:
+/// the samples hold Googlebot, bingbot, YandexBot, AhrefsBot, UptimeRobot,
+/// facebookexternalhit, curl, Wget, python-requests and Go-http-client,
+/// and browsers (Chrome, Safari, Firefox, Edge, Samsung Internet) that
+/// contain none of these words.
+pub fn is_sample_bot(user_agent: &str) -> bool {
+    let ua = user_agent.to_ascii_lowercase();
+    [
+        "bot",
+        "facebookexternalhit/",
+        "curl/",
+        "wget/",
+        "python-requests/",
+        "go-http-client/",
+    ]
+    .iter()
+    .any(|word| ua.contains(word))
+}
+
+pub fn expected_with_exclusions() -> Expected {
+    let mut e = Expected::default();
+    for r in sample_requests() {
+        let Some(target) = &r.target else {
+            e.no_target += 1;
+            continue;
+        };
+        let cacheable =
+            matches!(r.method.as_str(), "GET" | "HEAD") && (200..400).contains(&r.status);
+        // 66.0.0.0/8 and 2a00::/15 (2a00:… and 2a01:…), as text.
+        let client = r.client.to_ascii_lowercase();
+        let excluded_client =
+            client.starts_with("66.") || client.starts_with("2a00:") || client.starts_with("2a01:");
+        if !cacheable {
+            e.filtered += 1;
+        } else if target.starts_with("/api/") || target.starts_with("/static/") {
+            e.path += 1;
+        } else if excluded_client {
+            e.client += 1;
+        } else if is_sample_bot(&r.user_agent) {
+            e.bot += 1;
+        } else {
+            e.matched += 1;
+            *e.keys.entry(target.clone()).or_default() += 1;
+        }
+    }
+    e
+}

@@ -7,7 +7,8 @@ use hdrhistogram::Histogram;
 use hotkeys_contract::size::format_size;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_parser::keys::KeyCounts;
-use hotkeys_parser::scan::{ScanReport, scan};
+use hotkeys_parser::scan::{ScanOptions, ScanReport, scan};
+use hotkeys_parser::warnings;
 
 use crate::collect::{Collected, Collector};
 use crate::config::{CacheSize, ReportConfig, RestartAt};
@@ -17,8 +18,8 @@ use crate::keyname::KeyName;
 use crate::latency::{self, KeyLatency, Latency, Percentiles};
 use crate::popularity::{self, Popularity, log_points};
 use crate::report::{
-    CacheModel, CurvePoint, FormatInfo, InputStats, MixEntry, Needed, REPORT_VERSION, Report,
-    Summary, TopKey,
+    CacheModel, CurvePoint, ExcludedBy, FormatInfo, InputStats, MixEntry, Needed, REPORT_VERSION,
+    Report, Summary, TopKey,
 };
 use crate::trace::sort_by_time;
 use crate::warmup::{self, Warmup, WarmupInput};
@@ -69,8 +70,13 @@ pub fn run(config: &ReportConfig) -> Result<Analysis, CapacityError> {
     config
         .window
         .apply(&config.inputs, &config.scan, &mut rules.filter)?;
+    // The exclusions cannot work on fields the parser was not asked for.
+    let options = ScanOptions {
+        wants: config.scan.wants.union(rules.exclude.wants()),
+        ..config.scan.clone()
+    };
     let started = Instant::now();
-    let (collector, scan_report) = scan(&config.inputs, &config.scan, || {
+    let (collector, scan_report) = scan(&config.inputs, &options, || {
         Collector::new(&rules, config.method)
     })?;
     let collected = collector.finish();
@@ -92,7 +98,14 @@ pub fn analyze(mut c: Collected, scan: ScanReport, config: &ReportConfig) -> Ana
     sort_by_time(&mut c.accesses);
     let curve = curve_section(&c, config, &totals);
     let (warmup, warmup_unavailable) = warmup_section(&c, config, &totals, &curve.cache.needed);
-    let warnings = report_warnings(&c, &curve.cache, warmup.as_ref(), &latency, totals.matched);
+    let mut warnings = warnings::missing_fields(&scan, &config.rules);
+    warnings.extend(report_warnings(
+        &c,
+        &curve.cache,
+        warmup.as_ref(),
+        &latency,
+        totals.matched,
+    ));
     let report = Report {
         version: REPORT_VERSION,
         generated_at: format_rfc3339(now_micros()),
@@ -170,6 +183,12 @@ fn summary(c: &Collected, totals: &LogTotals) -> Summary {
         requests_parsed: c.counts.requests,
         requests: totals.matched,
         filtered: c.counts.keys.filtered,
+        excluded: c.counts.keys.excluded.total(),
+        excluded_by: ExcludedBy {
+            path: c.counts.keys.excluded.path,
+            client: c.counts.keys.excluded.client,
+            bot: c.counts.keys.excluded.bot,
+        },
         no_target: c.counts.keys.no_target,
         unrouted: c.counts.keys.unrouted,
         distinct_keys: totals.working_set_objects,
@@ -471,11 +490,15 @@ fn report_warnings(
             c.counts.untimed
         ));
     }
-    if latency.request_time.is_none() && latency.upstream_time.is_none() && matched > 0 {
-        warnings.push(
-            "the log records no response times (use a format with $request_time or %D, e.g. nginx-timed)"
-                .to_string(),
-        );
+    // The same rule as `rank --by cost`'s warning: counted requests, none
+    // with a time.
+    let timed = latency.request_time.as_ref().map_or(0, |p| p.count)
+        + latency.upstream_time.as_ref().map_or(0, |p| p.count);
+    if warnings::no_latency(matched, timed) {
+        warnings.push(format!(
+            "the log records no response times ({})",
+            warnings::LATENCY_HINT
+        ));
     }
     warnings
 }
@@ -687,7 +710,7 @@ mod tests {
     fn all_requests() -> KeyRules {
         KeyRules {
             filter: Filter::default(),
-            routes: None,
+            ..KeyRules::default()
         }
     }
 

@@ -512,7 +512,7 @@ mod tests {
     fn rules() -> KeyRules {
         KeyRules {
             filter: Filter::cacheable(),
-            routes: None,
+            ..KeyRules::default()
         }
     }
 

@@ -209,7 +209,7 @@ impl ReportConfig {
             scan: ScanOptions::default(),
             rules: KeyRules {
                 filter: hotkeys_parser::filter::Filter::cacheable(),
-                routes: None,
+                ..KeyRules::default()
             },
             window: Window::default(),
             cache_sizes: Vec::new(),

@@ -106,6 +106,13 @@ pub struct Summary {
     pub requests: u64,
     /// Parsed requests the filters (method, status, host, time) excluded.
     pub filtered: u64,
+    /// Requests the filters kept and an exclude option left out; not
+    /// written when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded: u64,
+    /// `excluded` by option; not written when `excluded` is zero.
+    #[serde(skip_serializing_if = "ExcludedBy::is_zero")]
+    pub excluded_by: ExcludedBy,
     /// Parsed requests without a target (a request line of `-`).
     pub no_target: u64,
     /// With routes: requests no route matched; 0 without routes.
@@ -133,6 +140,43 @@ pub struct Summary {
     /// Of every parsed request by status code, before filtering; most
     /// requests first.
     pub statuses: Vec<MixEntry>,
+}
+
+/// Requests left out by the exclude options, by option.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ExcludedBy {
+    /// By `--exclude-path`.
+    pub path: u64,
+    /// By `--exclude-client`.
+    pub client: u64,
+    /// By `--exclude-bots`.
+    pub bot: u64,
+}
+
+impl ExcludedBy {
+    /// Whether nothing was excluded.
+    pub fn is_zero(&self) -> bool {
+        self.path == 0 && self.client == 0 && self.bot == 0
+    }
+
+    /// "path 10, bot 2": the options that excluded something, each count
+    /// written with `count`.
+    pub fn describe(&self, count: impl Fn(u64) -> String) -> String {
+        [
+            ("path", self.path),
+            ("client", self.client),
+            ("bot", self.bot),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {}", count(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A most requested key.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hotkeys_capacity::config::{CacheSize, RestartAt};
 use hotkeys_capacity::sampling::SampleRate;
+use hotkeys_parser::exclude::Cidr;
 use hotkeys_parser::window::TimeBound;
 use hotkeys_warmer::StatusSet;
 
@@ -126,6 +127,22 @@ pub struct InputArgs {
     /// Only requests for this host (repeatable; comma-separated lists too).
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,
+
+    /// Leave out requests whose target (path and query, as logged) matches
+    /// REGEX somewhere (anchor with ^ and $), e.g. '^/health'. Repeatable.
+    #[arg(long, value_name = "REGEX", value_parser = values::path_pattern)]
+    pub exclude_path: Vec<String>,
+
+    /// Leave out requests from clients in this network: 10.0.0.0/8,
+    /// 2001:db8::/32, or one address. Repeatable.
+    #[arg(long, value_name = "CIDR", value_parser = values::cidr)]
+    pub exclude_client: Vec<Cidr>,
+
+    /// Leave out requests whose user agent is a crawler, monitor or tool
+    /// (Googlebot, curl, python-requests, ...), by the crawler list of the
+    /// isbot crate 0.1.3. Requests without a logged user agent are kept.
+    #[arg(long)]
+    pub exclude_bots: bool,
 
     /// Worker threads; 0 uses every core. At most 256: each worker keeps
     /// tables of its own, and thousands of them only cost memory and time.

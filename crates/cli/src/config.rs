@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use hotkeys_capacity::config::{CurveMethod, ReportConfig, ReportFormat};
 use hotkeys_contract::routes::Routes;
+use hotkeys_parser::exclude::{BotList, Exclude, Networks, PathPatterns};
 use hotkeys_parser::filter::Filter;
 use hotkeys_parser::format::FormatChoice;
 use hotkeys_parser::format::json::JsonFields;
@@ -165,6 +166,19 @@ impl InputConfig {
         };
         window.check(&inputs)?;
 
+        let exclude = Exclude {
+            paths: if args.exclude_path.is_empty() {
+                None
+            } else {
+                Some(
+                    PathPatterns::new(&args.exclude_path)
+                        .map_err(|e| anyhow!("--exclude-path: {e}"))?,
+                )
+            },
+            clients: Networks(args.exclude_client),
+            bots: args.exclude_bots.then(BotList::new),
+        };
+
         let routes = args
             .routes
             .as_deref()
@@ -185,6 +199,7 @@ impl InputConfig {
             scan: ScanOptions {
                 format,
                 json_fields,
+                wants: exclude.wants(),
                 threads: usize::from(args.threads),
                 chunk_size: args.chunk_size,
                 max_line: args.max_line,
@@ -192,7 +207,11 @@ impl InputConfig {
                 mmap: !args.no_mmap,
                 ..ScanOptions::default()
             },
-            rules: KeyRules { filter, routes },
+            rules: KeyRules {
+                filter,
+                exclude,
+                routes,
+            },
             window,
             allow_empty: args.allow_empty,
         })

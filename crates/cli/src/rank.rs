@@ -2,8 +2,8 @@
 //! should know about it on stderr, and the warm list in its output format.
 
 use anyhow::Result;
-use hotkeys_parser::rank::{self, RankRun};
-use hotkeys_parser::warm_list;
+use hotkeys_parser::rank::{self, RankBy, RankConfig, RankRun};
+use hotkeys_parser::{warm_list, warnings};
 
 use crate::config::RankCommand;
 use crate::destination::Destination;
@@ -11,6 +11,7 @@ use crate::exit::Exit;
 use crate::output;
 use crate::progress::Progress;
 use crate::summary::{counted_line, input_notes, nothing_read};
+use crate::text::escape;
 
 pub fn run(command: RankCommand) -> Result<Exit> {
     let RankCommand {
@@ -25,11 +26,9 @@ pub fn run(command: RankCommand) -> Result<Exit> {
     config.scan.progress = counter;
     let run = rank::run(&config)?;
     progress.finish();
-    report_to_stderr(&run, quiet);
+    report_to_stderr(&run, &config, quiet);
 
-    let c = &run.ranking.counts;
-    let parsed = c.matched + c.filtered + c.no_target + c.unrouted;
-    if let Some(why) = nothing_read(&run.scan, parsed)
+    if let Some(why) = nothing_read(&run.scan, run.ranking.counts.requests())
         && !allow_empty
     {
         eprintln!(
@@ -53,7 +52,7 @@ pub fn run(command: RankCommand) -> Result<Exit> {
 }
 
 /// Input problems are shown even with --quiet: they change the exit code.
-fn report_to_stderr(run: &RankRun, quiet: bool) {
+fn report_to_stderr(run: &RankRun, config: &RankConfig, quiet: bool) {
     input_notes(&run.scan, quiet);
     if quiet {
         return;
@@ -69,4 +68,11 @@ fn report_to_stderr(run: &RankRun, quiet: bool) {
         "{}",
         counted_line(&run.scan, &ranking.counts, ranking.distinct_keys)
     );
+    let mut notes = warnings::missing_fields(&run.scan, &config.rules);
+    if config.by == RankBy::Cost && warnings::no_latency(ranking.counts.matched, ranking.timed) {
+        notes.push(warnings::zero_cost(&run.scan));
+    }
+    for w in notes {
+        eprintln!("hotkeys: warning: {}", escape(w.as_bytes()));
+    }
 }

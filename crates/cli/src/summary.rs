@@ -33,6 +33,19 @@ pub fn counted_line(report: &ScanReport, counts: &KeyCounts, distinct_keys: u64)
         _ => String::new(),
     };
     let mut skipped = vec![format!("{} filtered", counts.filtered)];
+    let excluded = &counts.excluded;
+    if excluded.total() > 0 {
+        let by: Vec<String> = [
+            ("path", excluded.path),
+            ("client", excluded.client),
+            ("bot", excluded.bot),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {n}"))
+        .collect();
+        skipped.push(format!("{} excluded ({})", excluded.total(), by.join(", ")));
+    }
     if counts.no_target > 0 {
         skipped.push(format!("{} without a target", counts.no_target));
     }

@@ -8,6 +8,7 @@ use hotkeys_capacity::config::{CacheSize, RestartAt, parse_sample_rate, parse_wa
 use hotkeys_capacity::sampling::SampleRate;
 use hotkeys_contract::duration::parse_duration;
 use hotkeys_contract::size::parse_size;
+use hotkeys_parser::exclude::{self, Cidr};
 use hotkeys_parser::filter;
 use hotkeys_parser::window::TimeBound;
 use hotkeys_warmer::StatusSet;
@@ -89,6 +90,17 @@ pub fn methods(text: &str) -> Result<Methods, String> {
 /// `--status 2xx,304,400-404` for the filter.
 pub fn status_ranges(text: &str) -> Result<StatusRanges, String> {
     filter::parse_statuses(text)
+}
+
+/// `--exclude-path REGEX`: checked here, so that a bad pattern is a usage
+/// error naming its option; compiled with the others in `config.rs`.
+pub fn path_pattern(text: &str) -> Result<String, String> {
+    exclude::check_pattern(text).map(|()| text.to_owned())
+}
+
+/// `--exclude-client 10.0.0.0/8`.
+pub fn cidr(text: &str) -> Result<Cidr, String> {
+    Cidr::parse(text)
 }
 
 /// `--store-status 2xx,203` for the warmer.

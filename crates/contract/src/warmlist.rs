@@ -104,6 +104,13 @@ pub struct Stats {
     pub distinct_keys: u64,
     /// Valid lines excluded by filters (status, method, time window, ...).
     pub filtered: u64,
+    /// Valid lines the filters kept and an exclude option left out; not
+    /// written when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub excluded: u64,
+    /// `excluded` by reason; not written when `excluded` is zero.
+    #[serde(skip_serializing_if = "ExcludedBy::is_zero")]
+    pub excluded_by: ExcludedBy,
     /// Lines that could not be parsed in the log format.
     pub malformed: u64,
     /// Lines longer than the reader's limit, skipped.
@@ -122,6 +129,29 @@ pub struct Stats {
     /// Time of the latest line seen, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_time: Option<String>,
+}
+
+/// Lines left out by the exclude options, by option.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExcludedBy {
+    /// By `--exclude-path`: the target matched a pattern.
+    pub path: u64,
+    /// By `--exclude-client`: the client address is in a listed network.
+    pub client: u64,
+    /// By `--exclude-bots`: the user agent is a crawler, monitor or tool.
+    pub bot: u64,
+}
+
+impl ExcludedBy {
+    /// Whether nothing was excluded.
+    pub fn is_zero(&self) -> bool {
+        self.path == 0 && self.client == 0 && self.bot == 0
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One ranked key.
@@ -821,6 +851,29 @@ mod tests {
         assert_eq!(back.format, ListFormat::Json);
         assert_eq!(back.list_version, Some(1));
         assert_eq!(back.entries, list.keys);
+        assert_eq!(serde_json::from_slice::<WarmList>(&out).unwrap(), list);
+    }
+
+    #[test]
+    fn exclusions_are_written_only_when_there_were_some() {
+        let mut list = sample();
+        let out = written(|w| write_json(&list, w));
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(!text.contains("excluded"), "{text}");
+        list.stats.excluded = 5;
+        list.stats.excluded_by = ExcludedBy {
+            path: 3,
+            client: 0,
+            bot: 2,
+        };
+        let out = written(|w| write_json(&list, w));
+        let text = std::str::from_utf8(&out).unwrap();
+        let filtered = text.find("\"filtered\"").unwrap();
+        let excluded = text.find("\"excluded\": 5").unwrap();
+        let by = text
+            .find("\"excluded_by\": {\n      \"path\": 3,\n      \"client\": 0,\n      \"bot\": 2\n    }")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(filtered < excluded && excluded < by);
         assert_eq!(serde_json::from_slice::<WarmList>(&out).unwrap(), list);
     }
 

@@ -2,12 +2,13 @@
 //!
 //! Every command that counts keys (`rank`, `report`, and whatever comes
 //! next) asks [`KeyRules::key_of`] what a request becomes, and tallies the
-//! answer in a [`KeyCounts`]. Keeping the filter, the routes and the
-//! reasons for skipping a request in one place is what makes `rank` and
-//! `report` agree on every count.
+//! answer in a [`KeyCounts`]. Keeping the filter, the exclusions, the routes
+//! and the reasons for skipping a request in one place is what makes `rank`
+//! and `report` agree on every count.
 
 use hotkeys_contract::routes::{RouteScratch, Routes};
 
+use crate::exclude::{BotVerdicts, Exclude, Reason};
 use crate::filter::Filter;
 use crate::record::Request;
 
@@ -16,6 +17,8 @@ use crate::record::Request;
 pub struct KeyRules {
     /// Which requests count.
     pub filter: Filter,
+    /// Which of the requests the filter keeps are left out on purpose.
+    pub exclude: Exclude,
     /// With routes, only requests matching a route become keys, built from
     /// the route's key template; without, the key is the target as logged.
     pub routes: Option<Routes>,
@@ -27,6 +30,7 @@ pub struct KeyRules {
 pub struct KeyScratch {
     route: Option<RouteScratch>,
     key: Vec<u8>,
+    bots: BotVerdicts,
 }
 
 /// A request that became a key.
@@ -47,6 +51,8 @@ pub enum Skip {
     NoTarget,
     /// The filter excluded it.
     Filtered,
+    /// The filter kept it and an exclusion left it out.
+    Excluded(Reason),
     /// Routes were given and none matched.
     Unrouted,
 }
@@ -57,6 +63,7 @@ impl KeyRules {
         KeyScratch {
             route: self.routes.as_ref().map(Routes::scratch),
             key: Vec::new(),
+            bots: BotVerdicts::default(),
         }
     }
 
@@ -71,6 +78,9 @@ impl KeyRules {
         let target = r.target.ok_or(Skip::NoTarget)?;
         if !self.filter.accepts(r) {
             return Err(Skip::Filtered);
+        }
+        if let Some(why) = self.exclude.reason(r, target, &mut scratch.bots) {
+            return Err(Skip::Excluded(why));
         }
         match (&self.routes, &mut scratch.route) {
             (Some(routes), Some(route_scratch)) => {
@@ -99,19 +109,47 @@ pub struct KeyCounts {
     pub matched: u64,
     /// Valid requests the filter excluded.
     pub filtered: u64,
+    /// Requests the filter kept and an exclusion left out, by reason.
+    pub excluded: Excluded,
     /// Requests with no target (a request line of `-`).
     pub no_target: u64,
     /// With routes: requests no route matched.
     pub unrouted: u64,
 }
 
+/// Requests excluded, by [`Reason`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Excluded {
+    /// By `--exclude-path`.
+    pub path: u64,
+    /// By `--exclude-client`.
+    pub client: u64,
+    /// By `--exclude-bots`.
+    pub bot: u64,
+}
+
+impl Excluded {
+    /// Every excluded request.
+    pub fn total(&self) -> u64 {
+        self.path + self.client + self.bot
+    }
+}
+
 impl KeyCounts {
+    /// Every request looked at: counted or skipped for any reason.
+    pub fn requests(&self) -> u64 {
+        self.matched + self.filtered + self.excluded.total() + self.no_target + self.unrouted
+    }
+
     /// Counts one skipped request.
     #[inline]
     pub fn skip(&mut self, why: Skip) {
         match why {
             Skip::NoTarget => self.no_target += 1,
             Skip::Filtered => self.filtered += 1,
+            Skip::Excluded(Reason::Path) => self.excluded.path += 1,
+            Skip::Excluded(Reason::Client) => self.excluded.client += 1,
+            Skip::Excluded(Reason::Bot) => self.excluded.bot += 1,
             Skip::Unrouted => self.unrouted += 1,
         }
     }
@@ -120,6 +158,9 @@ impl KeyCounts {
     pub fn add(&mut self, other: KeyCounts) {
         self.matched += other.matched;
         self.filtered += other.filtered;
+        self.excluded.path += other.excluded.path;
+        self.excluded.client += other.excluded.client;
+        self.excluded.bot += other.excluded.bot;
         self.no_target += other.no_target;
         self.unrouted += other.unrouted;
     }
@@ -155,7 +196,7 @@ pub(crate) mod tests {
     fn without_routes_the_key_is_the_target() {
         let rules = KeyRules {
             filter: Filter::cacheable(),
-            routes: None,
+            ..KeyRules::default()
         };
         let mut scratch = rules.scratch();
         let keyed = rules.key_of(&get(Some(b"/a?b=1"), 200), &mut scratch);
@@ -180,8 +221,8 @@ pub(crate) mod tests {
     #[test]
     fn routes_build_keys_and_leave_the_rest_unrouted() {
         let rules = KeyRules {
-            filter: Filter::default(),
             routes: Some(product_routes()),
+            ..KeyRules::default()
         };
         let mut scratch = rules.scratch();
         let keyed = rules
@@ -204,6 +245,9 @@ pub(crate) mod tests {
             Skip::NoTarget,
             Skip::Filtered,
             Skip::Filtered,
+            Skip::Excluded(Reason::Path),
+            Skip::Excluded(Reason::Bot),
+            Skip::Excluded(Reason::Bot),
             Skip::Unrouted,
         ] {
             c.skip(why);
@@ -217,9 +261,46 @@ pub(crate) mod tests {
             KeyCounts {
                 matched: 10,
                 filtered: 4,
+                excluded: Excluded {
+                    path: 2,
+                    client: 0,
+                    bot: 4
+                },
                 no_target: 2,
                 unrouted: 2
             }
         );
+        assert_eq!(total.excluded.total(), 6);
+    }
+
+    #[test]
+    fn exclusions_come_after_the_filter_and_before_the_routes() {
+        use crate::exclude::{Cidr, Networks, PathPatterns};
+        let rules = KeyRules {
+            filter: Filter::cacheable(),
+            exclude: Exclude {
+                paths: Some(PathPatterns::new(&["^/p/1$"]).unwrap()),
+                clients: Networks(vec![Cidr::parse("10.0.0.0/8").unwrap()]),
+                bots: None,
+            },
+            routes: Some(product_routes()),
+        };
+        let mut scratch = rules.scratch();
+        let from = |client: &'static [u8], target: &'static [u8], status| Request {
+            client: Some(client),
+            ..get(Some(target), status)
+        };
+        let mut why = |r: Request<'_>| rules.key_of(&r, &mut scratch).map(|k| k.route);
+        assert_eq!(why(from(b"10.0.0.1", b"/p/1", 500)), Err(Skip::Filtered));
+        assert_eq!(
+            why(from(b"10.0.0.1", b"/p/1", 200)),
+            Err(Skip::Excluded(Reason::Path))
+        );
+        assert_eq!(
+            why(from(b"10.0.0.1", b"/q", 200)),
+            Err(Skip::Excluded(Reason::Client))
+        );
+        assert_eq!(why(from(b"192.0.2.1", b"/q", 200)), Err(Skip::Unrouted));
+        assert_eq!(why(from(b"192.0.2.1", b"/p/2", 200)), Ok(Some(0)));
     }
 }

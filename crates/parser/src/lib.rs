@@ -14,15 +14,19 @@
 //!   shrinking underneath.
 //! * [`scan`]: parallel reading (large plain files in byte ranges, each
 //!   compressed file in one task) into per-thread [`scan::Accumulator`]s.
-//! * [`filter`] and [`keys`]: which requests count and how each becomes a
-//!   key (optionally through a routes file from `hotkeys-contract`): the one
-//!   path from request to key, shared by every command that counts keys.
+//! * [`filter`], [`exclude`] and [`keys`]: which requests count, which are
+//!   left out on purpose (paths, client networks, bots), and how each
+//!   becomes a key (optionally through a routes file from
+//!   `hotkeys-contract`): the one path from request to key, shared by every
+//!   command that counts keys.
 //! * [`window`]: `--since`/`--until`, absolute or before the newest request.
 //! * [`rank`]: counting per key (exactly, or in bounded memory) and the
 //!   ranking; [`rank::run`] does a whole run. [`warm_list`] turns a ranking
 //!   into the warm list, the contract with the warmer.
 //! * [`record`] and [`time`]: the fields of one request and their
 //!   conversions, shared by every format.
+//! * [`warnings`]: what `rank` and `report` say when an option needs a
+//!   field the logs do not record.
 //!
 //! Lines are bytes, never `str`: invalid UTF-8 never drops a line and keys
 //! are kept exactly as logged. Problems with single lines or single inputs
@@ -61,6 +65,7 @@
 //! ```
 
 pub mod error;
+pub mod exclude;
 pub mod filter;
 mod find;
 pub mod format;
@@ -80,4 +85,5 @@ pub mod record;
 pub mod scan;
 pub mod time;
 pub mod warm_list;
+pub mod warnings;
 pub mod window;

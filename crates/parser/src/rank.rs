@@ -61,7 +61,7 @@ impl RankConfig {
             scan: ScanOptions::default(),
             rules: KeyRules {
                 filter: Filter::cacheable(),
-                routes: None,
+                ..KeyRules::default()
             },
             window: Window::default(),
             memory: None,
@@ -86,10 +86,15 @@ pub fn run(config: &RankConfig) -> Result<RankRun, ScanError> {
     config
         .window
         .apply(&config.inputs, &config.scan, &mut rules.filter)?;
+    // The exclusions cannot work on fields the parser was not asked for.
+    let options = ScanOptions {
+        wants: config.scan.wants.union(rules.exclude.wants()),
+        ..config.scan.clone()
+    };
     // Exact counting shares one key store between workers; bounded counting
     // trims each worker's own table.
     let store = KeyStore::default();
-    let (counter, scan) = scan::scan(&config.inputs, &config.scan, || match &config.memory {
+    let (counter, scan) = scan::scan(&config.inputs, &options, || match &config.memory {
         Some(budget) => KeyCounter::bounded(&rules, budget),
         None => KeyCounter::with_store(&rules, &store),
     })?;
@@ -229,6 +234,8 @@ pub struct KeyCounter<'r> {
     /// Where keys end up in exact counting with a shared store.
     store: Option<&'r KeyStore>,
     counts: KeyCounts,
+    /// Counted requests that logged a latency.
+    timed: u64,
     scratch: KeyScratch,
     eviction: Eviction,
 }
@@ -242,6 +249,7 @@ impl<'r> KeyCounter<'r> {
             keys: KeyTable::default(),
             store: None,
             counts: KeyCounts::default(),
+            timed: 0,
             scratch: rules.scratch(),
             eviction: Eviction::default(),
         }
@@ -435,6 +443,7 @@ impl<'r> KeyCounter<'r> {
             distinct_keys: distinct as u64,
             approximate: self.eviction.happened,
             counts: self.counts,
+            timed: self.timed,
             keys,
         }
     }
@@ -450,11 +459,13 @@ impl Accumulator for KeyCounter<'_> {
             }
         };
         self.counts.matched += 1;
+        let latency_us = r.latency_us();
+        self.timed += u64::from(latency_us.is_some());
         self.keys.add(
             keyed.key,
             Update {
                 bytes: r.bytes.unwrap_or(0),
-                latency_us: r.latency_us(),
+                latency_us,
                 route: keyed.route.map(|route| (route, keyed.target)),
             },
         );
@@ -476,6 +487,7 @@ impl Accumulator for KeyCounter<'_> {
     }
 
     fn merge(&mut self, mut other: Self) {
+        self.timed += other.timed;
         if self.store_in_use().is_some() {
             other.move_to_store();
             self.counts.add(other.counts);
@@ -523,6 +535,9 @@ pub struct Ranking {
     pub approximate: bool,
     /// Requests matched and skipped (by reason) over the whole run.
     pub counts: KeyCounts,
+    /// Matched requests that logged a latency (request or upstream time):
+    /// with none, every key costs 0.
+    pub timed: u64,
     /// The kept keys (the `top` asked for, or all when it was 0), highest
     /// metric first; ties are broken by key bytes, so the order is the same
     /// on every run.
@@ -609,9 +624,12 @@ mod tests {
                 matched: 12,
                 filtered: 1,
                 no_target: 1,
-                unrouted: 0
+                unrouted: 0,
+                ..KeyCounts::default()
             }
         );
+        // Every counted request had a latency; the skipped ones do not count.
+        assert_eq!(r.timed, 12);
         assert_eq!(r.keys[0].1.cost_us, 500);
         // The sketch keeps 1/32 relative precision.
         let p50 = r.keys[0].1.latency.quantile(0.5).unwrap();

@@ -57,6 +57,13 @@ pub struct RawFields<'a> {
     pub host: Option<&'a [u8]>,
     /// Cache verdict as logged, e.g. `HIT` or `MISS` (`$upstream_cache_status`).
     pub cache_status: Option<&'a [u8]>,
+    /// Client address as logged (`$remote_addr`, `%a`, `%h`); filled only
+    /// when the run asks for it ([`Wants::client`](crate::format::Wants::client)).
+    pub client: Option<&'a [u8]>,
+    /// User agent as logged (`$http_user_agent`, `%{User-Agent}i`); filled
+    /// only when the run asks for it
+    /// ([`Wants::user_agent`](crate::format::Wants::user_agent)).
+    pub user_agent: Option<&'a [u8]>,
 }
 
 /// One request, with its fields converted.
@@ -91,6 +98,12 @@ pub struct Request<'a> {
     /// Cache verdict as logged (`HIT`, `MISS`, …); `None` when not logged
     /// or `-`.
     pub cache_status: Option<&'a [u8]>,
+    /// Client address as logged, e.g. `203.0.113.7` or `2001:db8::1`;
+    /// `None` when not logged, `-`, or not asked for.
+    pub client: Option<&'a [u8]>,
+    /// User agent as logged, escapes kept; `None` when not logged, `-`, or
+    /// not asked for.
+    pub user_agent: Option<&'a [u8]>,
 }
 
 impl Request<'_> {
@@ -182,6 +195,8 @@ impl<'a> RawFields<'a> {
         }
         req.host = non_dash(self.host);
         req.cache_status = non_dash(self.cache_status);
+        req.client = non_dash(self.client);
+        req.user_agent = non_dash(self.user_agent);
         Ok(req)
     }
 }

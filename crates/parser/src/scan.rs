@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::error::ScanError;
 use crate::format::json::JsonFields;
-use crate::format::{FormatChoice, LogFormat};
+use crate::format::{FormatChoice, LogFormat, Records, Wants};
 use crate::input::{self, Compression, CountingReader, Source};
 use crate::lines::{Line, LineReader, LineSource};
 #[cfg(unix)]
@@ -62,6 +62,9 @@ pub struct ScanOptions {
     /// Which JSON keys feed which field, for JSON-lines inputs (fixed or
     /// detected).
     pub json_fields: JsonFields,
+    /// The optional fields the accumulator needs (client, user agent);
+    /// lines are matched only as far as the last field needed.
+    pub wants: Wants,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     /// Plain files larger than this are split into ranges of this size.
@@ -90,6 +93,7 @@ impl Default for ScanOptions {
         ScanOptions {
             format: FormatChoice::Auto,
             json_fields: JsonFields::defaults(),
+            wants: Wants::default(),
             threads: 0,
             chunk_size: 32 << 20,
             max_line: 1 << 20,
@@ -132,6 +136,9 @@ pub struct FormatUse {
     /// Whether the format was detected from the input's first lines rather
     /// than given with `--log-format`.
     pub detected: bool,
+    /// Which fields the format's lines carry: an input whose format has no
+    /// host, say, has every request filtered out by `--host`.
+    pub records: Records,
 }
 
 /// What a scan saw, apart from what the accumulator collected.
@@ -613,6 +620,7 @@ fn run_task<A: Accumulator>(
                     input: source.display_name(),
                     format: format.name().to_string(),
                     detected: task.detected,
+                    records: format.records(),
                 });
             }
             let from = start.saturating_sub(1);
@@ -707,6 +715,7 @@ fn run_task<A: Accumulator>(
                 input: source.display_name(),
                 format: format.name().to_string(),
                 detected,
+                records: format.records(),
             });
             let rest: Box<dyn Read> = match head_error {
                 Some(e) => Box::new(ErrorAfter(Some(e))),
@@ -777,7 +786,7 @@ fn read_lines<A: Accumulator>(
     acc: &mut A,
     outcome: &mut TaskOutcome,
 ) -> io::Result<()> {
-    let mut parser = format.line_parser();
+    let mut parser = format.line_parser_with(options.wants);
     // Bytes read are measured between stream positions, so skipped long
     // lines and a last line without `\n` count as what they are. The
     // position at the top of a round is the end of the previous line: the

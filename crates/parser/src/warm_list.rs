@@ -3,7 +3,7 @@
 
 use hotkeys_contract::routes::Routes;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
-use hotkeys_contract::warmlist::{FORMAT_VERSION, Stats, WarmEntry, WarmList};
+use hotkeys_contract::warmlist::{ExcludedBy, FORMAT_VERSION, Stats, WarmEntry, WarmList};
 
 use crate::rank::RankRun;
 
@@ -64,6 +64,12 @@ pub fn build(run: &RankRun, routes: Option<&Routes>) -> WarmList {
             blank_lines: scan.blank_lines,
             matched: counts.matched,
             filtered: counts.filtered,
+            excluded: counts.excluded.total(),
+            excluded_by: ExcludedBy {
+                path: counts.excluded.path,
+                client: counts.excluded.client,
+                bot: counts.excluded.bot,
+            },
             malformed: scan.malformed,
             too_long: scan.too_long,
             no_target: counts.no_target,

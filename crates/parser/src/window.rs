@@ -158,6 +158,8 @@ impl Accumulator for Nothing {
 fn newest_request(inputs: &[Source], options: &ScanOptions) -> Result<i64, ScanError> {
     let quiet_pass = ScanOptions {
         progress: None,
+        // Times only: no line needs matching past them.
+        wants: Default::default(),
         ..options.clone()
     };
     let (_, report) = scan::scan(inputs, &quiet_pass, || Nothing)?;

@@ -203,10 +203,19 @@ fn summary(h: &mut String, r: &Report) {
             (
                 "Requests",
                 format!(
-                    "{} counted of {} parsed ({} filtered, {} without a target, {} matched no route)",
+                    "{} counted of {} parsed ({} filtered, {}{} without a target, {} matched no route)",
                     count(s.requests),
                     count(s.requests_parsed),
                     count(s.filtered),
+                    if s.excluded > 0 {
+                        format!(
+                            "{} excluded ({}), ",
+                            count(s.excluded),
+                            s.excluded_by.describe(count)
+                        )
+                    } else {
+                        String::new()
+                    },
                     count(s.no_target),
                     count(s.unrouted)
                 ),

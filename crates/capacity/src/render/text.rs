@@ -78,6 +78,13 @@ fn summary(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     }
     heading(out, "1. Summary")?;
     let mut skipped = vec![format!("{} filtered", count(s.filtered))];
+    if s.excluded > 0 {
+        skipped.push(format!(
+            "{} excluded ({})",
+            count(s.excluded),
+            s.excluded_by.describe(count)
+        ));
+    }
     if s.no_target > 0 {
         skipped.push(format!("{} without a target", count(s.no_target)));
     }

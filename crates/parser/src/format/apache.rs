@@ -93,9 +93,20 @@ fn pieces_for(arg: Option<&str>, letter: char) -> Vec<Piece> {
         ('T', Some("ms")) => field(FieldKind::RequestTime(LatencyUnit::Millis)),
         ('T', Some("us")) => field(FieldKind::RequestTime(LatencyUnit::Micros)),
         ('v' | 'V', _) => field(FieldKind::Host),
+        // `%a` is the client address (after mod_remoteip), `%h` the remote
+        // host (an address unless HostnameLookups is on), `%{c}` the peer
+        // of the connection.
+        ('a' | 'h', None | Some("c")) => field(FieldKind::Client),
+        ('i', Some(header)) if header.eq_ignore_ascii_case("User-Agent") => {
+            field(FieldKind::UserAgent)
+        }
         _ => field(FieldKind::Opaque),
     }
 }
+
+/// Which directive gives the client address when a format logs several:
+/// the first of these present.
+const CLIENT_PREFERENCE: [&str; 4] = ["%a", "%h", "%{c}a", "%{c}h"];
 
 /// Compiles an Apache `LogFormat` string into template pieces.
 pub fn compile(format: &str) -> Result<Vec<Piece>, String> {
@@ -119,6 +130,19 @@ pub fn compile(format: &str) -> Result<Vec<Piece>, String> {
             continue;
         }
         joined.push(piece);
+    }
+    if let Some(preferred) = CLIENT_PREFERENCE.iter().find(|name| {
+        joined
+            .iter()
+            .any(|p| matches!(p, Piece::Field(FieldKind::Client, n) if n == *name))
+    }) {
+        for p in &mut joined {
+            if let Piece::Field(k @ FieldKind::Client, n) = p
+                && n != preferred
+            {
+                *k = FieldKind::Opaque;
+            }
+        }
     }
     // Body bytes (%b/%B) are what a cache stores; %O only stands in.
     let has_body = joined
@@ -179,7 +203,7 @@ mod tests {
             compile(r#"%!400,501{User-agent}i %>s %{ms}T %D \"%m %U%q %H\" 100%%"#).unwrap();
         assert_eq!(
             pieces[0],
-            Piece::Field(FieldKind::Opaque, "%{User-agent}i".into())
+            Piece::Field(FieldKind::UserAgent, "%{User-agent}i".into())
         );
         assert!(pieces.contains(&Piece::Field(FieldKind::Status, "%s".into())));
         assert!(pieces.contains(&Piece::Field(

@@ -55,6 +55,9 @@ const NGINX: &[StepShape] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClfHead {
     ident: Ident,
+    /// Whether the first field is kept as the client address: only for a
+    /// run that wants it, so that the others skip it as before.
+    client: bool,
 }
 
 impl ClfHead {
@@ -73,14 +76,20 @@ impl ClfHead {
             else {
                 continue;
             };
-            let head_matches = before
-                .iter()
-                .zip(shape)
-                .all(|(a, b)| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
+            // The address may be read or skipped; the shapes say skipped.
+            let client = before.first().is_some_and(|s| s.0 == FieldKind::Client);
+            let head_matches = before.iter().zip(shape).enumerate().all(|(i, (a, b))| {
+                let kind = if i == 0 && client {
+                    FieldKind::Opaque
+                } else {
+                    a.0
+                };
+                kind == b.0 && a.1 == b.1 && a.2 == b.2
+            });
             let bytes_matches =
                 bytes.0 == FieldKind::Bytes && matches!(bytes.1, End::Byte(b' ') | End::UntilSpace);
             if head_matches && bytes_matches {
-                return Some(ClfHead { ident });
+                return Some(ClfHead { ident, client });
             }
         }
         None
@@ -99,7 +108,13 @@ impl ClfHead {
     /// then asks the general matcher, for its error).
     #[inline]
     pub fn parse<'a>(self, line: &'a [u8], raw: &mut RawFields<'a>) -> Option<&'a [u8]> {
-        let rest = skip_field(line)?;
+        let rest = if self.client {
+            let end = find_byte(b' ', line)?;
+            raw.client = Some(&line[..end]);
+            &line[end + 1..]
+        } else {
+            skip_field(line)?
+        };
         let rest = match self.ident {
             Ident::Field => skip_field(rest)?,
             Ident::Dash => rest.strip_prefix(b"- ")?,
@@ -134,21 +149,47 @@ fn skip_field(s: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::super::template::Template;
-    use super::super::{NGINX_TIMED, apache, nginx};
+    use super::super::{NGINX_TIMED, Wants, apache, nginx};
     use proptest::prelude::*;
 
     const NGINX_COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 
-    /// Formats with the head, and how each is compiled.
+    /// Formats with the head, and how each is compiled: for a plain run,
+    /// and for runs that read the client address and the user agent.
     fn formats() -> Vec<(&'static str, Template)> {
         let apache = |f| Template::new(apache::compile(f).unwrap()).unwrap();
         let nginx = |f| Template::new(nginx::compile(f).unwrap()).unwrap();
+        let client = Wants {
+            client: true,
+            user_agent: false,
+        };
+        let both = Wants {
+            client: true,
+            user_agent: true,
+        };
         vec![
             ("common", apache(apache::COMMON)),
             ("combined", apache(apache::COMBINED)),
             ("apache with %D", apache(r#"%h %l %u %t "%r" %>s %b %D"#)),
             ("nginx combined", nginx(NGINX_COMBINED)),
             ("nginx-timed", nginx(NGINX_TIMED)),
+            ("common, client", apache(apache::COMMON).for_wants(client)),
+            (
+                "combined, client and agent",
+                apache(apache::COMBINED).for_wants(both),
+            ),
+            (
+                "apache %a, client",
+                apache(r#"%a %l %u %t "%r" %>s %b"#).for_wants(client),
+            ),
+            (
+                "nginx combined, client",
+                nginx(NGINX_COMBINED).for_wants(client),
+            ),
+            (
+                "nginx-timed, client and agent",
+                nginx(NGINX_TIMED).for_wants(both),
+            ),
         ]
     }
 

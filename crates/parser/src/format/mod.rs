@@ -36,6 +36,43 @@ pub const BUILTIN_NAMES: &[&str] = &[
 /// `combined` line, so order breaks ties.
 const DETECTION_ORDER: &[&str] = &["vcombined", "nginx-timed", "combined", "common"];
 
+/// The fields only some runs need. A format reads them only when asked:
+/// in a text format they may sit after every other field (the user agent
+/// ends `combined`), and a run that does not use them must not pay for
+/// scanning that far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wants {
+    /// The client address ([`Request::client`]).
+    pub client: bool,
+    /// The user agent ([`Request::user_agent`]).
+    pub user_agent: bool,
+}
+
+impl Wants {
+    /// The fields either asks for.
+    pub fn union(self, other: Wants) -> Wants {
+        Wants {
+            client: self.client || other.client,
+            user_agent: self.user_agent || other.user_agent,
+        }
+    }
+}
+
+/// Which fields the lines of a format carry, as far as the format says:
+/// a text format has the field or not; a JSON line may have any key, so a
+/// JSON format records every field it has candidate keys for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Records {
+    /// The virtual host (`$host`, `%v`), which `--host` needs.
+    pub host: bool,
+    /// A request or upstream time, which ranking by cost needs.
+    pub latency: bool,
+    /// The client address, which `--exclude-client` needs.
+    pub client: bool,
+    /// The user agent, which `--exclude-bots` needs.
+    pub user_agent: bool,
+}
+
 /// A log format, ready to parse lines.
 #[derive(Clone, Debug)]
 pub struct LogFormat {
@@ -170,11 +207,34 @@ impl LogFormat {
         best.map(|(_, f)| f)
     }
 
-    /// A parser with its own scratch state, for one thread.
+    /// Which fields its lines carry.
+    pub fn records(&self) -> Records {
+        match &self.kind {
+            FormatKind::Text(t) => Records {
+                host: t.has_field(|k| k == template::FieldKind::Host),
+                latency: t.has_latency(),
+                client: t.has_field(|k| k == template::FieldKind::Client),
+                user_agent: t.has_field(|k| k == template::FieldKind::UserAgent),
+            },
+            FormatKind::Json(fields) => fields.records(),
+        }
+    }
+
+    /// A parser with its own scratch state, for one thread, that reads none
+    /// of the optional fields.
     pub fn line_parser(&self) -> LineParser {
+        self.line_parser_with(Wants::default())
+    }
+
+    /// A parser with its own scratch state, for one thread, that also reads
+    /// the optional fields in `wants`.
+    pub fn line_parser_with(&self, wants: Wants) -> LineParser {
         let kind = match &self.kind {
-            FormatKind::Text(t) => ParserKind::Text(Arc::clone(t)),
-            FormatKind::Json(fields) => ParserKind::Json(JsonLineParser::new((**fields).clone())),
+            FormatKind::Text(t) if wants == Wants::default() => ParserKind::Text(Arc::clone(t)),
+            FormatKind::Text(t) => ParserKind::Text(Arc::new(t.for_wants(wants))),
+            FormatKind::Json(fields) => {
+                ParserKind::Json(JsonLineParser::with_wants((**fields).clone(), wants))
+            }
         };
         LineParser {
             kind,

@@ -64,6 +64,8 @@ pub fn field_kind(variable: &str) -> FieldKind {
         "upstream_response_time" => FieldKind::UpstreamTime(LatencyUnit::Seconds),
         "upstream_cache_status" => FieldKind::CacheStatus,
         "host" | "http_host" | "server_name" => FieldKind::Host,
+        "remote_addr" => FieldKind::Client,
+        "http_user_agent" => FieldKind::UserAgent,
         _ => FieldKind::Opaque,
     }
 }
@@ -164,15 +166,12 @@ mod tests {
             "upstream_response_time",
             "upstream_cache_status",
             "host",
+            "remote_addr",
+            "http_user_agent",
         ] {
             assert_ne!(field_kind(v), FieldKind::Opaque, "{v}");
         }
-        for v in [
-            "remote_addr",
-            "remote_user",
-            "http_referer",
-            "http_user_agent",
-        ] {
+        for v in ["remote_user", "http_referer", "http_x_forwarded_for"] {
             assert_eq!(field_kind(v), FieldKind::Opaque, "{v}");
         }
     }

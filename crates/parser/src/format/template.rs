@@ -7,13 +7,18 @@
 //! first unescaped quote instead, so a request or user agent may contain the
 //! delimiter.
 //!
-//! Fast path: matching stops after the last field the tool uses (in
+//! Fast path: matching stops after the last field the run uses (in
 //! `combined` that is `$body_bytes_sent`, so the referer and user agent are
-//! never scanned). Auto-detection asks for a full match instead, so it can
-//! tell `combined` from `common`. Templates that open with the common log
-//! format's fields find those with a matcher specialised for them first
-//! (`ClfHead`, internal to the crate), falling back to the general walk.
+//! never scanned). The client address and the user agent count as used
+//! only in a template made for a run that asks for them
+//! ([`Template::for_wants`]): the exclude filters need them, every other
+//! run would pay for scanning them. Auto-detection asks for a full match
+//! instead, so it can tell `combined` from `common`. Templates that open
+//! with the common log format's fields find those with a matcher
+//! specialised for them first (`ClfHead`, internal to the crate), falling
+//! back to the general walk.
 
+use super::Wants;
 use super::clf_head::ClfHead;
 use crate::find::find_byte;
 use crate::record::{LatencyUnit, LineError, RawFields};
@@ -22,7 +27,7 @@ use crate::time::TimeKind;
 /// What a field of a template holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldKind {
-    /// A field the tool does not use (client address, user agent, …).
+    /// A field the tool does not use (remote user, referer, …).
     Opaque,
     /// The request's time, written in the given layout
     /// ([`RawFields::time`]).
@@ -56,11 +61,23 @@ pub enum FieldKind {
     Host,
     /// Cache verdict (`$upstream_cache_status`).
     CacheStatus,
+    /// Client address (`$remote_addr`, `%a`, `%h`); read only for a run
+    /// that wants it.
+    Client,
+    /// User agent (`$http_user_agent`, `%{User-Agent}i`); read only for a
+    /// run that wants it.
+    UserAgent,
 }
 
 impl FieldKind {
-    fn is_used(self) -> bool {
-        self != FieldKind::Opaque
+    /// The kind as a run with `wants` reads it: a field it does not want is
+    /// opaque, so matching can stop before it.
+    fn for_wants(self, wants: Wants) -> FieldKind {
+        match self {
+            FieldKind::Client if !wants.client => FieldKind::Opaque,
+            FieldKind::UserAgent if !wants.user_agent => FieldKind::Opaque,
+            kind => kind,
+        }
     }
 }
 
@@ -119,9 +136,10 @@ pub struct Template {
 }
 
 impl Template {
-    /// Builds a template from pieces. Adjacent literals are merged and
-    /// fields without a literal between them are rejected, since their
-    /// boundary would be a guess.
+    /// Builds a template from pieces, for a run that wants none of the
+    /// optional fields (see [`Template::for_wants`]). Adjacent literals are
+    /// merged and fields without a literal between them are rejected, since
+    /// their boundary would be a guess.
     pub fn new(pieces: Vec<Piece>) -> Result<Template, String> {
         let mut merged: Vec<Piece> = Vec::new();
         for piece in pieces {
@@ -175,27 +193,51 @@ impl Template {
                 _ => literal(b""),
             };
             steps.push(Step {
-                kind: *kind,
+                kind: kind.for_wants(Wants::default()),
                 end,
                 error: leak_message(format!("bad or missing {name}")),
                 then,
             });
         }
-        let used_steps = steps
-            .iter()
-            .rposition(|s| s.kind.is_used())
-            .map_or(0, |i| i + 1);
-        let head = ClfHead::detect(
-            &lead.text,
-            steps.iter().map(|s| (s.kind, s.end, &*s.then.text)),
-        );
-        Ok(Template {
+        let mut template = Template {
             lead,
             steps,
-            used_steps,
-            head,
+            used_steps: 0,
+            head: None,
             pieces: merged,
-        })
+        };
+        template.plan();
+        Ok(template)
+    }
+
+    /// The same format for a run that wants the optional fields in `wants`:
+    /// matching then goes on to the last of them. Cheap (no compiling), so
+    /// each worker may make its own.
+    pub fn for_wants(&self, wants: Wants) -> Template {
+        let mut template = self.clone();
+        let kinds = self.pieces.iter().filter_map(|p| match p {
+            Piece::Field(kind, _) => Some(*kind),
+            Piece::Literal(_) => None,
+        });
+        for (step, kind) in template.steps.iter_mut().zip(kinds) {
+            step.kind = kind.for_wants(wants);
+        }
+        template.plan();
+        template
+    }
+
+    /// Where matching stops, and whether the fast path applies, for the
+    /// steps' kinds as they are.
+    fn plan(&mut self) {
+        self.used_steps = self
+            .steps
+            .iter()
+            .rposition(|s| s.kind != FieldKind::Opaque)
+            .map_or(0, |i| i + 1);
+        self.head = ClfHead::detect(
+            &self.lead.text,
+            self.steps.iter().map(|s| (s.kind, s.end, &*s.then.text)),
+        );
     }
 
     /// The same template without its [`ClfHead`] fast path, so tests can
@@ -219,12 +261,14 @@ impl Template {
 
     /// Whether lines of this format carry a latency.
     pub fn has_latency(&self) -> bool {
-        self.pieces.iter().any(|p| {
-            matches!(
-                p,
-                Piece::Field(FieldKind::RequestTime(_) | FieldKind::UpstreamTime(_), _)
-            )
-        })
+        self.has_field(|k| matches!(k, FieldKind::RequestTime(_) | FieldKind::UpstreamTime(_)))
+    }
+
+    /// Whether the format has a field of a kind `is` accepts.
+    pub fn has_field(&self, is: impl Fn(FieldKind) -> bool) -> bool {
+        self.pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Field(kind, _) if is(*kind)))
     }
 
     /// Finds the fields of `line`. With `full`, every piece must match (used
@@ -390,6 +434,8 @@ fn store<'a>(raw: &mut RawFields<'a>, kind: FieldKind, value: &'a [u8]) {
         FieldKind::UpstreamTime(u) => raw.upstream_time = Some((value, u)),
         FieldKind::Host => raw.host = Some(value),
         FieldKind::CacheStatus => raw.cache_status = Some(value),
+        FieldKind::Client => raw.client = Some(value),
+        FieldKind::UserAgent => raw.user_agent = Some(value),
     }
 }
 
@@ -505,6 +551,93 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(t.parse(b"10 250", true).unwrap().bytes, Some(&b"10"[..]));
+    }
+
+    const BOTH: Wants = Wants {
+        client: true,
+        user_agent: true,
+    };
+    const CLIENT: Wants = Wants {
+        client: true,
+        user_agent: false,
+    };
+
+    #[test]
+    fn client_and_user_agent_only_for_runs_that_want_them() {
+        let combined =
+            Template::new(super::super::apache::compile(super::super::apache::COMBINED).unwrap())
+                .unwrap();
+        let line = br#"203.0.113.9 - - [01/May/2024:00:00:01 +0000] "GET /a HTTP/1.1" 200 10 "-" "Mozilla/5.0 (X11) \"q\"""#;
+        let raw = combined.parse(line, false).unwrap();
+        assert_eq!((raw.client, raw.user_agent), (None, None));
+        let raw = combined.for_wants(CLIENT).parse(line, false).unwrap();
+        assert_eq!(raw.client, Some(&b"203.0.113.9"[..]));
+        assert_eq!(raw.user_agent, None);
+        let raw = combined.for_wants(BOTH).parse(line, false).unwrap();
+        assert_eq!(raw.client, Some(&b"203.0.113.9"[..]));
+        assert_eq!(raw.user_agent, Some(&br#"Mozilla/5.0 (X11) \"q\""#[..]));
+        assert_eq!(raw.request_line, Some(&b"GET /a HTTP/1.1"[..]));
+        // Without the user agent, matching still stops at the bytes: a cut
+        // user agent is only an error for a run that reads it.
+        let cut =
+            br#"203.0.113.9 - - [01/May/2024:00:00:01 +0000] "GET /a HTTP/1.1" 200 10 "-" "Mozi"#;
+        assert!(combined.parse(cut, false).is_ok());
+        assert!(combined.for_wants(CLIENT).parse(cut, false).is_ok());
+        assert_eq!(
+            combined.for_wants(BOTH).parse(cut, false),
+            Err(LineError("bad or missing %{User-Agent}i"))
+        );
+        // Back to wanting nothing is the template it was.
+        let back = combined.for_wants(BOTH).for_wants(Wants::default());
+        assert_eq!(back.used_steps, combined.used_steps);
+        assert_eq!(back.has_head(), combined.has_head());
+    }
+
+    #[test]
+    fn client_and_user_agent_in_custom_formats() {
+        let nginx = Template::new(
+            super::super::nginx::compile(
+                r#"$host $remote_addr [$time_local] "$request" $status "$http_user_agent" $request_time"#,
+            )
+            .unwrap(),
+        )
+        .unwrap()
+        .for_wants(BOTH);
+        let raw = nginx
+            .parse(
+                br#"shop.example 2001:db8::7 [01/May/2024:00:00:01 +0000] "GET / HTTP/2.0" 200 "curl/8.5.0" 0.004"#,
+                false,
+            )
+            .unwrap();
+        assert_eq!(raw.client, Some(&b"2001:db8::7"[..]));
+        assert_eq!(raw.user_agent, Some(&b"curl/8.5.0"[..]));
+        assert_eq!(raw.request_time.unwrap().0, b"0.004");
+
+        // Apache: %a (after mod_remoteip) wins over %h when both are logged.
+        let apache = |f: &str| {
+            Template::new(super::super::apache::compile(f).unwrap())
+                .unwrap()
+                .for_wants(BOTH)
+        };
+        let t = apache(r#"%h %a %t "%r" %>s %b "%{user-agent}i""#);
+        let raw = t
+            .parse(
+                br#"10.0.0.2 198.51.100.4 [01/May/2024:00:00:01 +0000] "GET / HTTP/1.1" 200 5 "Wget/1.21.4""#,
+                false,
+            )
+            .unwrap();
+        assert_eq!(raw.client, Some(&b"198.51.100.4"[..]));
+        assert_eq!(raw.user_agent, Some(&b"Wget/1.21.4"[..]));
+        let t = apache(r#"%a %l %u %t "%r" %>s %b"#);
+        assert!(t.has_head(), "%a opens the common head as %h does");
+        let raw = t
+            .parse(
+                br#"::1 - - [01/May/2024:00:00:01 +0000] "GET / HTTP/1.1" 200 5"#,
+                false,
+            )
+            .unwrap();
+        assert_eq!(raw.client, Some(&b"::1"[..]));
+        assert_eq!(raw.user_agent, None);
     }
 
     #[test]

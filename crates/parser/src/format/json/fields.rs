@@ -18,8 +18,10 @@ const SLOT_NAMES: [&str; SLOT_COUNT] = [
     "upstream_time",
     "host",
     "cache_status",
+    "client",
+    "user_agent",
 ];
-pub(super) const SLOT_COUNT: usize = 13;
+pub(super) const SLOT_COUNT: usize = 15;
 pub(super) const TIME: usize = 0;
 pub(super) const REQUEST: usize = 1;
 pub(super) const METHOD: usize = 2;
@@ -33,6 +35,8 @@ pub(super) const REQUEST_TIME: usize = 9;
 pub(super) const UPSTREAM_TIME: usize = 10;
 pub(super) const HOST: usize = 11;
 pub(super) const CACHE_STATUS: usize = 12;
+pub(super) const CLIENT: usize = 13;
+pub(super) const USER_AGENT: usize = 14;
 
 /// A bad `--json-field SLOT=PATH[:UNIT]` spec.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -43,7 +47,8 @@ pub enum JsonFieldError {
     /// The part before `=` names no slot; holds that part.
     #[error(
         "unknown slot `{0}`; expected one of time, request, method, target, path, args, \
-         protocol, status, bytes, request_time, upstream_time, host, cache_status"
+         protocol, status, bytes, request_time, upstream_time, host, cache_status, client, \
+         user_agent"
     )]
     UnknownSlot(String),
     /// Nothing after `=` (or before `:UNIT`); holds the slot name.
@@ -134,7 +139,24 @@ impl JsonFields {
                 list(&["upstream_response_time"]),
                 list(&["request.host", "host", "http_host", "server_name"]),
                 list(&["upstream_cache_status", "cache_status"]),
+                // Caddy's client_ip is the client behind trusted proxies
+                // (older versions log only remote_ip, the peer).
+                list(&["request.client_ip", "request.remote_ip", "remote_addr"]),
+                // Caddy logs each header as a list of values: the first
+                // is taken.
+                list(&["request.headers.User-Agent", "http_user_agent"]),
             ],
+        }
+    }
+
+    /// Which fields lines can fill: those with candidate keys.
+    pub fn records(&self) -> crate::format::Records {
+        let has = |slot: usize| !self.slots[slot].is_empty();
+        crate::format::Records {
+            host: has(HOST),
+            latency: has(REQUEST_TIME) || has(UPSTREAM_TIME),
+            client: has(CLIENT),
+            user_agent: has(USER_AGENT),
         }
     }
 
@@ -142,7 +164,8 @@ impl JsonFields {
     /// `target=req.path`, `request_time=dur_ms:ms`, `time=@timestamp`.
     ///
     /// SLOT is one of time, request, method, target, path, args, protocol,
-    /// status, bytes, request_time, upstream_time, host, cache_status. PATH is
+    /// status, bytes, request_time, upstream_time, host, cache_status,
+    /// client, user_agent. PATH is
     /// a dotted path into nested objects (Caddy: `request.uri`); it also
     /// matches a flat key spelled with the dots (`"request.uri": …`), as
     /// written by log shippers that flatten objects. UNIT, for request_time

@@ -1,8 +1,9 @@
 //! The key tree compiled from [`JsonFields`], and the values a line has filled
 //! its slots with so far.
 
-use super::fields::{JsonFields, SLOT_COUNT};
+use super::fields::{CLIENT, JsonFields, SLOT_COUNT, USER_AGENT};
 use super::string::Span;
+use crate::format::Wants;
 use crate::record::LatencyUnit;
 
 pub(super) const ROOT: u32 = 0;
@@ -27,6 +28,9 @@ pub(super) struct Node {
     pub(super) children: Vec<Child>,
     by_len: Vec<(u32, u32)>,
     terminals: Vec<Terminal>,
+    /// The node of the first item when the value here is an array: for
+    /// slots whose value may be a list (Caddy logs each header as one).
+    pub(super) first_item: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -66,22 +70,33 @@ impl Node {
     }
 }
 
-/// Compiles all candidate paths into one tree; node [`ROOT`] is the line's
-/// own object. A dotted path also gets a flat key spelled with the dots, for
-/// log shippers that flatten objects.
-pub(super) fn build(fields: &JsonFields) -> Vec<Node> {
+/// Compiles the candidate paths of the slots a run wants into one tree
+/// (the optional slots only when `wants` has them, so that a run without
+/// them looks up no extra keys); node [`ROOT`] is the line's own object. A
+/// dotted path also gets a flat key spelled with the dots, for log shippers
+/// that flatten objects.
+pub(super) fn build(fields: &JsonFields, wants: Wants) -> Vec<Node> {
     let mut nodes = vec![Node::default()];
     for (slot, candidates) in fields.slots.iter().enumerate() {
+        let wanted = match slot {
+            CLIENT => wants.client,
+            USER_AGENT => wants.user_agent,
+            _ => true,
+        };
+        if !wanted {
+            continue;
+        }
         for (prio, cand) in candidates.iter().enumerate() {
             let terminal = Terminal {
                 slot: slot as u8,
                 prio: u8::try_from(prio).unwrap_or(u8::MAX),
                 unit: cand.unit,
             };
-            insert(&mut nodes, &cand.path, terminal);
+            let list = slot == USER_AGENT;
+            insert(&mut nodes, &cand.path, terminal, list);
             if cand.path.len() > 1 {
                 let flat = cand.path.join(&b'.');
-                insert(&mut nodes, &[flat.into()], terminal);
+                insert(&mut nodes, &[flat.into()], terminal, list);
             }
         }
     }
@@ -102,7 +117,9 @@ pub(super) fn build(fields: &JsonFields) -> Vec<Node> {
     nodes
 }
 
-fn insert(nodes: &mut Vec<Node>, path: &[Box<[u8]>], terminal: Terminal) {
+/// Adds the path of one candidate; with `list`, an array value there fills
+/// the slot with its first item.
+fn insert(nodes: &mut Vec<Node>, path: &[Box<[u8]>], terminal: Terminal, list: bool) {
     let mut at = ROOT as usize;
     for key in path {
         let existing = nodes[at]
@@ -125,6 +142,18 @@ fn insert(nodes: &mut Vec<Node>, path: &[Box<[u8]>], terminal: Terminal) {
         };
     }
     nodes[at].terminals.push(terminal);
+    if list {
+        let item = match nodes[at].first_item {
+            Some(id) => id as usize,
+            None => {
+                let id = nodes.len();
+                nodes.push(Node::default());
+                nodes[at].first_item = Some(id as u32);
+                id
+            }
+        };
+        nodes[item].terminals.push(terminal);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

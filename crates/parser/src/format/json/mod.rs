@@ -40,11 +40,12 @@ mod string;
 pub use fields::{JsonFieldError, JsonFields};
 pub use scan::MAX_DEPTH;
 
+use crate::format::Wants;
 use crate::record::{LineError, RawFields};
 use crate::time::TimeKind;
 use fields::{
-    ARGS, BYTES, CACHE_STATUS, HOST, METHOD, PATH, PROTOCOL, REQUEST, REQUEST_TIME, SLOT_COUNT,
-    STATUS, TARGET, TIME, UPSTREAM_TIME,
+    ARGS, BYTES, CACHE_STATUS, CLIENT, HOST, METHOD, PATH, PROTOCOL, REQUEST, REQUEST_TIME,
+    SLOT_COUNT, STATUS, TARGET, TIME, UPSTREAM_TIME, USER_AGENT,
 };
 use keys::{Found, FoundSlots, Node};
 use string::Span;
@@ -66,11 +67,23 @@ impl Default for JsonLineParser {
 }
 
 impl JsonLineParser {
-    /// A parser that fills each field from the first of its candidate keys
-    /// in `fields` that a line has.
+    /// A parser that fills each field, the optional ones included, from the
+    /// first of its candidate keys in `fields` that a line has.
     pub fn new(fields: JsonFields) -> Self {
+        Self::with_wants(
+            fields,
+            Wants {
+                client: true,
+                user_agent: true,
+            },
+        )
+    }
+
+    /// A parser like [`JsonLineParser::new`] that fills the optional fields
+    /// (client, user agent) only when `wants` asks for them.
+    pub fn with_wants(fields: JsonFields, wants: Wants) -> Self {
         JsonLineParser {
-            nodes: keys::build(&fields),
+            nodes: keys::build(&fields, wants),
             scratch: Vec::new(),
             key_buf: Vec::new(),
         }
@@ -118,6 +131,8 @@ impl JsonLineParser {
             upstream_time: found[UPSTREAM_TIME].map(|f| (bytes(f), f.unit)),
             host: found[HOST].map(bytes),
             cache_status: found[CACHE_STATUS].map(bytes),
+            client: found[CLIENT].map(bytes),
+            user_agent: found[USER_AGENT].map(bytes),
         })
     }
 }
@@ -238,6 +253,53 @@ mod tests {
         assert_eq!(req.time, Some(1_646_861_401_524_102));
         assert_eq!(req.request_time_us, Some(12));
         assert_eq!(req.bytes, Some(10900));
+    }
+
+    #[test]
+    fn client_and_user_agent_from_nginx_and_caddy() {
+        let nginx = br#"{"time_iso8601":"2024-05-01T00:00:11+00:00","remote_addr":"23.233.128.113","request":"GET / HTTP/2.0","status":200,"http_user_agent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}"#;
+        let mut p = JsonLineParser::default();
+        let raw = parse_with(&mut p, nginx);
+        assert_eq!(raw.client, b("23.233.128.113"));
+        assert_eq!(
+            raw.user_agent,
+            b("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+        );
+        // Caddy: client_ip before remote_ip; the first of the header's values.
+        let raw = parse_with(&mut p, CADDY);
+        assert_eq!(raw.client, b("127.0.0.1"));
+        assert_eq!(raw.user_agent, b("curl/7.82.0"));
+        let raw = parse_with(
+            &mut p,
+            br#"{"request":{"remote_ip":"10.0.0.9","client_ip":"198.51.100.2","headers":{"User-Agent":["abc","second"],"Accept":["x"]}},"status":200}"#,
+        );
+        assert_eq!(raw.client, b("198.51.100.2"));
+        assert_eq!(raw.user_agent, b("abc"));
+        let raw = parse_with(
+            &mut p,
+            br#"{"request":{"remote_ip":"10.0.0.9","headers":{"User-Agent":[]}},"status":200}"#,
+        );
+        assert_eq!(raw.client, b("10.0.0.9"));
+        assert_eq!(raw.user_agent, None);
+        // Only the user agent takes a list's first item: a status in a
+        // list is no status.
+        let raw = parse_with(&mut p, br#"{"status":[200],"http_user_agent":["ua"]}"#);
+        assert_eq!(raw.status, None);
+        assert_eq!(raw.user_agent, b("ua"));
+        // A run that does not want them never fills them.
+        let mut plain = JsonLineParser::with_wants(JsonFields::defaults(), Wants::default());
+        let raw = parse_with(&mut plain, CADDY);
+        assert_eq!((raw.client, raw.user_agent), (None, None));
+        assert_eq!(raw.target, b("/search?q=caf%C3%A9"));
+        let mut client_only = JsonLineParser::with_wants(
+            JsonFields::defaults(),
+            Wants {
+                client: true,
+                user_agent: false,
+            },
+        );
+        let raw = parse_with(&mut client_only, nginx);
+        assert_eq!((raw.client, raw.user_agent), (b("23.233.128.113"), None));
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub(super) fn scan_line(
                 p = skip_ws(line, p + 1);
                 if line.get(p) != Some(&close) {
                     if entry == ARRAY {
-                        val_node = NO_NODE;
+                        val_node = node.and_then(|n| n.first_item).unwrap_or(NO_NODE);
                     } else {
                         (p, val_node) = read_key(line, p, nodes, entry, key_buf)?;
                     }
