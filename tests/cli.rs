@@ -1,14 +1,23 @@
 //! End-to-end tests of what the command line says about itself: `--help`
-//! in narrow terminals.
+//! in narrow terminals, `hotkeys completions` and `hotkeys man`.
 
 mod harness;
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
 
-use harness::{expect_code, hotkeys};
+use harness::{Out, expect_code, hotkeys, scratch, write};
 
 /// Every command with a help page, as its arguments: the top one first.
-const COMMANDS: [&[&str]; 4] = [&[], &["rank"], &["warm"], &["report"]];
+const COMMANDS: [&[&str]; 6] = [
+    &[],
+    &["rank"],
+    &["warm"],
+    &["report"],
+    &["completions"],
+    &["man"],
+];
 
 /// `hotkeys ARGS --help` in a terminal `columns` wide.
 fn help(command: &[&str], columns: usize) -> String {
@@ -134,7 +143,7 @@ fn help_examples_survive_narrow_terminals() {
                 assert!(
                     matches!(
                         rest.first().map(|w| w.as_str()),
-                        Some("rank" | "warm" | "report")
+                        Some("rank" | "warm" | "report" | "completions" | "man")
                     ),
                     "not a hotkeys subcommand in:\n{example}"
                 );
@@ -176,6 +185,61 @@ fn quiet_and_max_memory_have_their_own_help() {
     );
 }
 
+fn completions(shell: &str) -> Out {
+    let out = hotkeys(&["completions", shell], None, &[]);
+    expect_code(&out, 0);
+    assert!(out.stderr.is_empty(), "stderr: {}", out.stderr);
+    out
+}
+
+#[test]
+fn bash_completion_is_valid_bash() {
+    let dir = scratch();
+    let out = completions("bash");
+    let script = write(dir.path(), "hotkeys.bash", &out.stdout);
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("run bash -n");
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // Completes the subcommands and their options, not just the name.
+    let text = out.text();
+    for word in ["rank", "warm", "report", "--max-memory", "--origin"] {
+        assert!(text.contains(word), "bash completion lacks {word}");
+    }
+}
+
+#[test]
+fn every_shell_gets_a_completion_script() {
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = completions(shell);
+        assert!(
+            out.text().contains("rank"),
+            "{shell} completion does not mention rank"
+        );
+    }
+    let out = hotkeys(&["completions", "tcsh"], None, &[]);
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("possible values"), "{}", out.stderr);
+}
+
+/// The long option names `--help` lists for a command.
+fn long_options(command: &[&str]) -> BTreeSet<String> {
+    help(command, 1000)
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .flat_map(|l| l.split([' ', ',', '=']))
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The options of a command that take no value.
 fn flags(command: &[&str]) -> BTreeSet<String> {
     help(command, 1000)
@@ -186,4 +250,90 @@ fn flags(command: &[&str]) -> BTreeSet<String> {
         .filter(|w| w.starts_with("--"))
         .map(str::to_owned)
         .collect()
+}
+
+/// A page as a person reads it: groff's plain-text rendering, with the
+/// Unicode hyphens and minus signs some groff setups use turned back into
+/// `-`. Fails on any groff warning.
+fn render(page: &Path) -> String {
+    let out = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-P-cbou"])
+        .arg(page)
+        .output()
+        .expect("run groff (scripts/test installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "groff on {}: {stderr}",
+        page.display()
+    );
+    String::from_utf8(out.stdout)
+        .expect("groff writes UTF-8")
+        .replace(['\u{2010}', '\u{2212}'], "-")
+}
+
+#[test]
+fn man_pages_render_and_list_every_option() {
+    let dir = scratch();
+    let man_dir = dir.path().join("man1");
+    let out = hotkeys(&[Path::new("man"), man_dir.as_path()], None, &[]);
+    expect_code(&out, 0);
+
+    let mut written: Vec<String> = std::fs::read_dir(&man_dir)
+        .expect("man dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("name"))
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "hotkeys-completions.1",
+            "hotkeys-man.1",
+            "hotkeys-rank.1",
+            "hotkeys-report.1",
+            "hotkeys-warm.1",
+            "hotkeys.1"
+        ]
+    );
+
+    for command in COMMANDS {
+        let name = match command {
+            [] => "hotkeys".to_owned(),
+            [sub, ..] => format!("hotkeys-{sub}"),
+        };
+        let text = render(&man_dir.join(format!("{name}.1")));
+        for section in ["NAME", "SYNOPSIS", "OPTIONS", "EXAMPLES", "SEE ALSO"] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{name}.1 has no {section} section:\n{text}"
+            );
+        }
+        for option in long_options(command) {
+            assert!(text.contains(&option), "{name}.1 does not mention {option}");
+        }
+        // Examples are not filled into one paragraph: each help example
+        // line is a line of the page.
+        for line in example_lines(&help(command, 1000)) {
+            let line = line.trim();
+            assert!(
+                text.lines().any(|l| l.trim() == line),
+                "{name}.1 lacks the example line {line:?}:\n{text}"
+            );
+        }
+    }
+    assert!(render(&man_dir.join("hotkeys-rank.1")).contains("EXIT STATUS"));
+}
+
+#[test]
+fn man_replaces_older_pages_and_fails_on_a_file_as_dir() {
+    let dir = scratch();
+    let stale = write(dir.path(), "hotkeys-rank.1", b"stale");
+    let out = hotkeys(&[Path::new("man"), dir.path()], None, &[]);
+    expect_code(&out, 0);
+    let page = std::fs::read_to_string(&stale).expect("page");
+    assert!(page.contains(".TH hotkeys-rank 1"), "{page}");
+
+    let out = hotkeys(&[Path::new("man"), stale.as_path()], None, &[]);
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("hotkeys: error:"), "{}", out.stderr);
 }

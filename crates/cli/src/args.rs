@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use hotkeys_capacity::config::{CacheSize, RestartAt};
 use hotkeys_capacity::sampling::SampleRate;
 use hotkeys_parser::window::TimeBound;
@@ -52,13 +53,23 @@ pub enum Command {
         after_help = REPORT_AFTER_HELP
     )]
     Report(ReportArgs),
+
+    /// Print a shell completion script for hotkeys to stdout.
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions(CompletionsArgs),
+
+    /// Write the manual pages (hotkeys.1, hotkeys-rank.1, ...) into a
+    /// directory.
+    #[command(after_help = MAN_AFTER_HELP)]
+    Man(ManArgs),
 }
 
 // The texts after the options. clap re-wraps them to the terminal's width
 // at spaces, so every line of an example stays short enough for a
 // 60-column terminal (the test `help_examples_survive_narrow_terminals`
 // checks it) and longer commands continue with `\`: a command broken by
-// the wrapper could not be pasted into a shell.
+// the wrapper could not be pasted into a shell. `hotkeys man` turns the
+// same texts into EXAMPLES, NOTES and EXIT STATUS sections.
 
 const TOP_AFTER_HELP: &str = "\
 Examples:
@@ -67,6 +78,8 @@ Examples:
   hotkeys warm warm.json --origin http://127.0.0.1:8080
   hotkeys report /var/log/nginx/ --format html \\
     -o report.html
+
+Shell completions: `hotkeys completions SHELL`. Manual pages: `hotkeys man DIR`.
 
 Exit codes: 0 success, 1 usage or fatal error, 2 partial: some input could not be read \
 completely (rank, report), or some keys were not warmed (warm).";
@@ -101,6 +114,44 @@ Capacities: plain numbers are objects (10000); with a unit they are bytes (64MiB
 Details and the JSON schema: docs/report.md.
 
 Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.";
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  hotkeys completions bash \\
+    > ~/.local/share/bash-completion/completions/hotkeys
+  hotkeys completions zsh > ~/.zfunc/_hotkeys
+  hotkeys completions fish \\
+    > ~/.config/fish/completions/hotkeys.fish
+
+For zsh, the directory must be in $fpath before compinit runs (fpath+=~/.zfunc in ~/.zshrc). \
+Completions are generated from the same definitions as --help, so they always match this binary.
+
+Exit codes: 0 success, 1 usage error.";
+
+const MAN_AFTER_HELP: &str = "\
+Examples:
+  hotkeys man ~/.local/share/man/man1 && man hotkeys-rank
+  hotkeys man pages/ && man -l pages/hotkeys-warm.1
+
+One page per command: hotkeys.1 and hotkeys-SUBCOMMAND.1. DIR is created if needed; pages are \
+written atomically and replace older ones. They are generated from the same definitions as --help, \
+so they always match this binary.
+
+Exit codes: 0 success, 1 usage error or DIR could not be written.";
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory to write the pages into, e.g. /usr/local/share/man/man1.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
 
 /// Where requests come from and which count: shared by every command
 /// that reads logs, so `rank` and `report` read the same input the same way.
