@@ -20,9 +20,9 @@ work=${BENCH_WORK:-bench/work}
 runs=${BENCH_RUNS:-3}
 mkdir -p "$work"
 
-cargo build --release --quiet -p hotkeys-cli -p hotkeys-loggen
-hotkeys=target/release/hotkeys
-loggen=target/release/hotkeys-loggen
+cargo build --profile dist --quiet -p hotkeys-cli -p hotkeys-loggen
+hotkeys=target/dist/hotkeys
+loggen=target/dist/hotkeys-loggen
 export LC_ALL=C
 
 # best_time CMD...: the best wall time of $runs runs, in seconds.

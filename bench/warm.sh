@@ -31,9 +31,9 @@ export LC_ALL=C
 for tool in redis-server redis-cli bc; do
   command -v "$tool" >/dev/null || { echo "bench/warm.sh: $tool is needed" >&2; exit 1; }
 done
-cargo build --release --quiet -p hotkeys-cli -p hotkeys-testkit
-hotkeys=target/release/hotkeys
-bench_origin=target/release/hotkeys-bench-origin
+cargo build --profile dist --quiet -p hotkeys-cli -p hotkeys-testkit
+hotkeys=target/dist/hotkeys
+bench_origin=target/dist/hotkeys-bench-origin
 
 pids=()
 dirs=()

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use hotkeys_capacity::config::{CacheSize, RestartAt};
 use hotkeys_capacity::sampling::SampleRate;
 use hotkeys_parser::exclude::Cidr;
@@ -28,9 +29,7 @@ use crate::values;
         hotkeys reads nginx, Apache, Caddy and JSON access logs (plain, rotated, gzip, zstd, bzip2) \
         in parallel and ranks the most requested keys. Its warm list feeds cache warmers, scripts \
         and CDN prefetchers. `hotkeys report` sizes the cache from the same logs.",
-    after_help = "Exit codes: 0 success, 1 usage or fatal error, 2 partial: some input could not be read \
-        completely (rank, report), or some keys were not warmed (warm).\n\nExample:\n  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json \
-        && hotkeys warm warm.json --origin http://127.0.0.1:8080"
+    after_help = TOP_AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,13 +39,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Rank the most requested keys in access logs.
-    #[command(after_help = "Examples:\n  \
-            hotkeys rank access.log access.log.1 access.log.2.gz\n  \
-            hotkeys rank /var/log/nginx/ --since 24h --top 500 --format json -o warm.json\n  \
-            zcat old.log.gz | hotkeys rank - --all --format csv\n  \
-            hotkeys rank access.log --log-format '$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time'\n  \
-            hotkeys rank access.log --routes routes.toml --by cost\n\n\
-            Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.")]
+    #[command(after_help = RANK_AFTER_HELP)]
     Rank(RankArgs),
 
     /// Fill Redis or memcached with the keys of a warm list, fetched from
@@ -63,18 +56,107 @@ pub enum Command {
             cache by size (exact, or SHARDS-sampled for large inputs) with the sizes needed for \
             80/90/95/99%, and the origin requests after a restart, cold against warmed with the \
             top N keys.\n\nSame inputs, formats, filters and routes as `hotkeys rank`.",
-        after_help = "Examples:\n  \
-            hotkeys report sample-logs/\n  \
-            hotkeys report /var/log/nginx/ --format html -o report.html\n  \
-            hotkeys report access.log --cache-sizes 1000,10000,100000,256MiB,1GiB --exact\n  \
-            hotkeys report big/*.gz --sample-rate 0.01 --format json -o report.json\n  \
-            hotkeys report access.log --restart-at 2024-05-02T08:00:00Z --warm-cache-size 2GiB\n  \
-            zcat access.log.*.gz | hotkeys report - --hgrm latency.hgrm\n\n\
-            Capacities: plain numbers are objects (10000); with a unit they are bytes (64MiB, 2GiB, 500MB).\n\
-            Details and the JSON schema: docs/report.md.\n\n\
-            Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely."
+        after_help = REPORT_AFTER_HELP
     )]
     Report(ReportArgs),
+
+    /// Print a shell completion script for hotkeys to stdout.
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions(CompletionsArgs),
+
+    /// Write the manual pages (hotkeys.1, hotkeys-rank.1, ...) into a
+    /// directory.
+    #[command(after_help = MAN_AFTER_HELP)]
+    Man(ManArgs),
+}
+
+// The texts after the options. clap re-wraps them to the terminal's width
+// at spaces, so every line of an example stays short enough for a
+// 60-column terminal (the test `help_examples_survive_narrow_terminals`
+// checks it) and longer commands continue with `\`: a command broken by
+// the wrapper could not be pasted into a shell. `hotkeys man` turns the
+// same texts into EXAMPLES, NOTES and EXIT STATUS sections.
+
+const TOP_AFTER_HELP: &str = "\
+Examples:
+  hotkeys rank /var/log/nginx/ --top 1000 --format json \\
+    -o warm.json
+  hotkeys warm warm.json --origin http://127.0.0.1:8080
+  hotkeys report /var/log/nginx/ --format html \\
+    -o report.html
+
+Shell completions: `hotkeys completions SHELL`. Manual pages: `hotkeys man DIR`.
+
+Exit codes: 0 success, 1 usage or fatal error, 2 partial: some input could not be read \
+completely (rank, report), or some keys were not warmed (warm).";
+
+const RANK_AFTER_HELP: &str = "\
+Examples:
+  hotkeys rank access.log access.log.1 access.log.2.gz
+  hotkeys rank /var/log/nginx/ --since 24h --top 500 \\
+    --format json -o warm.json
+  zcat old.log.gz | hotkeys rank - --all --format csv
+  hotkeys rank access.log --log-format \\
+    '[$time_local] \"$request\" $status $request_time'
+  hotkeys rank access.log --routes routes.toml --by cost
+
+Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.";
+
+const REPORT_AFTER_HELP: &str = "\
+Examples:
+  hotkeys report sample-logs/
+  hotkeys report /var/log/nginx/ --format html \\
+    -o report.html
+  hotkeys report access.log --exact \\
+    --cache-sizes 1000,10000,100000,256MiB,1GiB
+  hotkeys report big/*.gz --sample-rate 0.01 \\
+    --format json -o report.json
+  hotkeys report access.log --warm-cache-size 2GiB \\
+    --restart-at 2024-05-02T08:00:00Z
+  zcat access.log.*.gz \\
+    | hotkeys report - --hgrm latency.hgrm
+
+Capacities: plain numbers are objects (10000); with a unit they are bytes (64MiB, 2GiB, 500MB). \
+Details and the JSON schema: docs/report.md.
+
+Exit codes: 0 success, 1 usage or fatal error, 2 some input could not be read completely.";
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  hotkeys completions bash \\
+    > ~/.local/share/bash-completion/completions/hotkeys
+  hotkeys completions zsh > ~/.zfunc/_hotkeys
+  hotkeys completions fish \\
+    > ~/.config/fish/completions/hotkeys.fish
+
+For zsh, the directory must be in $fpath before compinit runs (fpath+=~/.zfunc in ~/.zshrc). \
+Completions are generated from the same definitions as --help, so they always match this binary.
+
+Exit codes: 0 success, 1 usage error.";
+
+const MAN_AFTER_HELP: &str = "\
+Examples:
+  hotkeys man ~/.local/share/man/man1 && man hotkeys-rank
+  hotkeys man pages/ && man -l pages/hotkeys-warm.1
+
+One page per command: hotkeys.1 and hotkeys-SUBCOMMAND.1. DIR is created if needed; pages are \
+written atomically and replace older ones. They are generated from the same definitions as --help, \
+so they always match this binary.
+
+Exit codes: 0 success, 1 usage error or DIR could not be written.";
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Directory to write the pages into, e.g. /usr/local/share/man/man1.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Where requests come from and which count: shared by every command
@@ -178,14 +260,20 @@ pub struct InputArgs {
 
 const WARM_AFTER_HELP: &str = "\
 Examples:
-  hotkeys rank /var/log/nginx/ --top 1000 --format json -o warm.json \\
-    && hotkeys warm warm.json --origin http://127.0.0.1:8080
-  hotkeys warm warm.json --origin https://api.internal --routes routes.toml --rate 200 --deadline 2m
-  hotkeys warm warm.json --origin http://app:8080 --cluster \\
-    --redis redis://10.0.0.1:7000 --redis redis://10.0.0.2:7000
-  hotkeys warm keys.txt --origin redis://replica:6379 --redis redis://new-primary:6379 --overwrite
-  hotkeys warm warm.json --origin http://app:8080 --memcached 10.0.0.1:11211 --memcached 10.0.0.2:11211
-  hotkeys rank access.log --format keys | hotkeys warm - --origin http://app:8080 --dry-run
+  hotkeys rank /var/log/nginx/ --top 1000 --format json \\
+    -o warm.json
+  hotkeys warm warm.json --origin http://127.0.0.1:8080
+  hotkeys warm warm.json --origin https://api.internal \\
+    --routes routes.toml --rate 200 --deadline 2m
+  hotkeys warm warm.json --origin http://app:8080 \\
+    --cluster --redis redis://10.0.0.1:7000 \\
+    --redis redis://10.0.0.2:7000
+  hotkeys warm keys.txt --origin redis://replica:6379 \\
+    --redis redis://new-primary:6379 --overwrite
+  hotkeys warm warm.json --origin http://app:8080 \\
+    --memcached 10.0.0.1:11211 --memcached 10.0.0.2:11211
+  hotkeys rank access.log --format keys \\
+    | hotkeys warm - --origin http://app:8080 --dry-run
 
 Only the path of a logged request is used: scheme, host and port come from --origin. Absolute URLs, \
 `..` segments and control characters in the list are refused; redirects are not followed.
@@ -457,4 +545,82 @@ pub enum OutputFormatArg {
     Keys,
     /// One origin URL per key (needs --origin-base).
     Urls,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// The example commands of a help text, each with its `\`
+    /// continuations joined.
+    fn examples(after_help: &str) -> Vec<String> {
+        let mut commands: Vec<String> = Vec::new();
+        let mut continued = false;
+        for line in after_help
+            .lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+        {
+            let text = line.trim().trim_end_matches('\\');
+            match commands.last_mut() {
+                Some(last) if continued => last.push_str(text),
+                _ => commands.push(text.to_owned()),
+            }
+            continued = line.ends_with('\\');
+        }
+        commands
+    }
+
+    /// Words split at spaces, with single or double quotes around a word
+    /// removed (enough for the examples, which quote whole words only).
+    fn words(command: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut quote = None;
+        let mut word = String::new();
+        for c in command.chars() {
+            match (c, quote) {
+                ('\'' | '"', None) => quote = Some(c),
+                (c, Some(q)) if c == q => quote = None,
+                (' ', None) => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+                (c, _) => word.push(c),
+            }
+        }
+        assert!(quote.is_none(), "unterminated quote in {command:?}");
+        words.extend((!word.is_empty()).then_some(word));
+        words
+    }
+
+    #[test]
+    fn every_help_example_parses() {
+        let top = Cli::command();
+        let mut texts = vec![top.get_after_help().expect("top after_help").to_string()];
+        for sub in top.get_subcommands() {
+            let text = sub.get_after_help().unwrap_or_else(|| {
+                panic!("hotkeys {} has no examples", sub.get_name());
+            });
+            texts.push(text.to_string());
+        }
+        let mut parsed = 0;
+        for text in &texts {
+            for example in examples(text) {
+                let words = words(&example);
+                // Each `hotkeys ...` in a pipeline, up to the next operator.
+                for (i, _) in words.iter().enumerate().filter(|(_, w)| *w == "hotkeys") {
+                    let args: Vec<&str> = words[i..]
+                        .iter()
+                        .map(String::as_str)
+                        .take_while(|w| !["|", "&&", ">", ">>"].contains(w))
+                        .collect();
+                    if let Err(e) = Cli::try_parse_from(&args) {
+                        panic!("example {example:?} does not parse:\n{e}");
+                    }
+                    parsed += 1;
+                }
+            }
+        }
+        assert!(parsed >= 20, "only {parsed} examples found");
+    }
 }

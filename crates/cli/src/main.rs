@@ -3,7 +3,8 @@
 //! `hotkeys-warmer` (warm) and `hotkeys-capacity` (report). Every
 //! subcommand has the same shape: clap arguments ([`args`]) → a plain
 //! configuration ([`config`]) → one library call → output and a summary on
-//! stderr (`rank.rs`, `report.rs`, `warm.rs`).
+//! stderr (`rank.rs`, `report.rs`, `warm.rs`). `completions` and `man`
+//! only describe the command line itself (`manual.rs`).
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +12,7 @@ mod args;
 mod config;
 mod destination;
 mod exit;
+mod manual;
 mod output;
 mod progress;
 mod rank;
@@ -49,6 +51,8 @@ fn main() -> std::process::ExitCode {
         Command::Rank(args) => RankCommand::from_args(args, &env).and_then(rank::run),
         Command::Warm(args) => WarmCommand::from_args(args, &env).and_then(warm::run),
         Command::Report(args) => ReportCommand::from_args(args, &env).and_then(report::run),
+        Command::Completions(args) => manual::completions(args.shell),
+        Command::Man(args) => manual::write_pages(&args.dir),
     };
     match result {
         Ok(exit) => exit.into(),
