@@ -1837,3 +1837,154 @@ fn memcached_unreachable_or_lost_is_fatal_and_explained() {
     );
     assert!(count(&s, "unfinished") > 0, "{s}");
 }
+
+// ---------------------------------------------------------------------------
+// A hung Redis, over-long keys, bad TTLs, signals, an origin that asks for
+// long pauses (issue 15)
+
+/// Sends `signal` to process `pid`.
+fn send_signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) on a process this test started; no memory is involved.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "send signal {signal} to {pid}");
+}
+
+/// A redis-server frozen with SIGSTOP: its sockets stay open and the
+/// kernel still accepts connections, but nothing is ever answered, as
+/// with a hung server or a stalled VM. Thawed (SIGCONT) when dropped,
+/// before the server itself is stopped.
+struct Frozen(u32);
+
+impl Frozen {
+    fn new(redis: &RedisServer) -> Frozen {
+        let pid = redis.pid().expect("redis-server is running");
+        send_signal(pid, libc::SIGSTOP);
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        send_signal(self.0, libc::SIGCONT);
+    }
+}
+
+/// `hotkeys warm -` on `keys` from `origin` into `redis` with `extra`
+/// options, started in the background.
+fn spawn_warm(
+    origin: &Origin,
+    redis: &RedisServer,
+    keys: &str,
+    extra: &[&str],
+) -> std::process::Child {
+    let origin_url = origin.url();
+    let redis_url = redis.url();
+    let mut args = vec!["warm", "-", "--origin", &origin_url, "--redis", &redis_url];
+    args.extend_from_slice(extra);
+    spawn(command(&args, &[]), Some(keys.as_bytes()))
+}
+
+#[test]
+fn a_redis_that_hangs_mid_run_stops_it_within_the_redis_timeout() {
+    let dir = scratch();
+    let origin = Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(10)));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(3000),
+        &[
+            "--concurrency",
+            "8",
+            "--redis-timeout",
+            "1s",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || origin.count() >= 50),
+        "the run did not start"
+    );
+    let frozen = Frozen::new(&redis);
+    let since = Instant::now();
+    let out = finish(child, Duration::from_secs(30));
+    let took = since.elapsed();
+    drop(frozen);
+    expect_code(&out, 1);
+    // Every wait for Redis (a reply, a reconnection, the wait for another
+    // task's reconnection) shares one --redis-timeout: 1 s, plus the time
+    // to stop and write the summary.
+    assert!(
+        took < Duration::from_secs(2),
+        "a hung Redis held the run for {took:?} with --redis-timeout 1s"
+    );
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "redis_lost", "{s}");
+    assert_eq!(
+        count(&s, "warmed") + count(&s, "skipped") + count(&s, "failed") + count(&s, "unfinished"),
+        3000
+    );
+}
+
+#[test]
+fn the_deadline_bounds_a_run_whose_redis_hangs() {
+    let dir = scratch();
+    let origin = Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(10)));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+
+    // Hung during the run: stopped at the deadline plus at most a second
+    // of writing, not after the 30 s Redis timeout.
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(3000),
+        &[
+            "--concurrency",
+            "8",
+            "--redis-timeout",
+            "30s",
+            "--deadline",
+            "2s",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || origin.count() >= 20),
+        "the run did not start"
+    );
+    let frozen = Frozen::new(&redis);
+    let out = finish(child, Duration::from_secs(40));
+    let took = started.elapsed();
+    expect_code(&out, 2);
+    assert!(
+        took < Duration::from_secs(4),
+        "--deadline 2s, yet the run took {took:?} with Redis hung"
+    );
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "deadline", "{s}");
+    assert!(count(&s, "unfinished") > 0, "{s}");
+
+    // Hung from the start: the connection attempt is bounded too.
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(10),
+        &["--redis-timeout", "30s", "--deadline", "1s"],
+    );
+    let out = finish(child, Duration::from_secs(40));
+    let took = started.elapsed();
+    drop(frozen);
+    expect_code(&out, 1);
+    assert!(
+        took < Duration::from_secs(3),
+        "--deadline 1s, yet connecting to a hung Redis took {took:?}"
+    );
+    assert!(out.stderr.contains("deadline"), "{}", out.stderr);
+}

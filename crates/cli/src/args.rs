@@ -246,8 +246,9 @@ pub struct WarmArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::positive_duration)]
     pub timeout: Duration,
 
-    /// Time limit for connecting to Redis (or memcached) and for each
-    /// reply; a cache that stays unreachable this long stops the run.
+    /// The most one batch waits for Redis (or memcached) in all:
+    /// connecting, replies, reconnecting; a cache that stays unreachable
+    /// this long stops the run.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::positive_duration)]
     pub redis_timeout: Duration,
 
@@ -275,7 +276,8 @@ pub struct WarmArgs {
     pub max_keys: Option<usize>,
 
     /// Stop after this long (e.g. the deploy's warm-up window): fetching
-    /// stops, values already fetched are written.
+    /// stops, values already fetched are written within 1s more, even if
+    /// the cache hangs.
     #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
     pub deadline: Option<Duration>,
 

@@ -66,8 +66,9 @@ pub struct WarmConfig {
     pub backoff: Backoff,
     /// Limit for one origin request, body included.
     pub origin_timeout: Duration,
-    /// Limit for connecting to Redis (or memcached) and for each reply;
-    /// also how long a lost connection is retried before the run gives up.
+    /// The most one batch waits for Redis (or memcached) in all:
+    /// connecting, each reply, reconnecting; so also how long a lost
+    /// connection is retried before the run gives up.
     pub redis_timeout: Duration,
     /// Values (response bodies) larger than this are not stored.
     pub max_value_size: u64,
@@ -80,7 +81,9 @@ pub struct WarmConfig {
     pub use_env_proxy: bool,
     /// Warm only the first N entries of the list.
     pub max_keys: Option<usize>,
-    /// Stop this long after the start, whatever is left.
+    /// Stop this long after the start, whatever is left: connecting must
+    /// be done by then, and writing the values fetched takes at most one
+    /// more second.
     pub deadline: Option<Duration>,
     /// When to give up on a failing origin.
     pub breaker: BreakerConfig,

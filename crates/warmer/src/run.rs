@@ -16,7 +16,9 @@
 //!
 //! Stopping (Ctrl-C, deadline, breaker, cache lost) ends stage 1 and
 //! abandons the requests of stage 2; whatever stage 3 has received is
-//! still written. A value is only ever written whole: a response body is
+//! still written. The deadline also bounds the rest: connecting before it,
+//! and writing after it for at most [`DEADLINE_GRACE`], so that a cache
+//! that hangs cannot hold a run past its warm-up window. A value is only ever written whole: a response body is
 //! stored once it has been read completely, and one `SET` (or `add`) is
 //! atomic.
 
@@ -43,6 +45,11 @@ use crate::throttle::{Permit, Signal, Throttle};
 
 /// Write pipelines in flight at once.
 const WRITES_IN_FLIGHT: usize = 8;
+
+/// How long after the deadline the values already fetched may still take
+/// to be written. A healthy cache needs milliseconds; writes still waiting
+/// then (on a cache that hangs) are abandoned and their keys unfinished.
+const DEADLINE_GRACE: Duration = Duration::from_secs(1);
 
 /// A fetched value on its way to the cache.
 #[derive(Debug)]
@@ -81,11 +88,26 @@ pub async fn warm(
 ) -> Result<Summary, WarmError> {
     config.validate()?;
     let started = Instant::now();
+    let deadline = config.deadline.map(|limit| started + limit);
     let tally = Tally::new(&plan, control);
-    let target = Target::connect(config).await?;
+    let target = by_deadline(
+        deadline,
+        config,
+        || format!("{} at {}", target_kind(config), config.target_display()),
+        Target::connect(config),
+    )
+    .await?;
     let origin = match plan.kind {
         OriginKind::Http => Origin::Http(HttpOrigin::new(config)?),
-        OriginKind::Redis => Origin::Redis(Box::new(RedisOrigin::connect(config).await?)),
+        OriginKind::Redis => Origin::Redis(Box::new(
+            by_deadline(
+                deadline,
+                config,
+                || format!("the origin Redis at {}", plan.origin),
+                RedisOrigin::connect(config),
+            )
+            .await?,
+        )),
     };
     let run = Arc::new(Run {
         config: config.clone(),
@@ -99,20 +121,36 @@ pub async fn warm(
         target,
         origin,
     });
-    let deadline = config.deadline.map(|limit| {
+    let timer = deadline.map(|at| {
         let control = control.clone();
         tokio::spawn(async move {
-            tokio::time::sleep_until(started + limit).await;
+            tokio::time::sleep_until(at).await;
             control.stop(StopReason::Deadline);
         })
     });
 
     let (values, inbox) = mpsc::channel::<Vec<Ready>>(config.concurrency.max(4) * 2);
     let writer = tokio::spawn(write_all(Arc::clone(&run), inbox));
-    produce(&run, values).await;
-    // A writer that panicked has already lost its keys; they show as unfinished.
-    let _ = writer.await;
-    if let Some(task) = deadline {
+    let writer_abort = writer.abort_handle();
+    let work = async {
+        produce(&run, values).await;
+        // A writer that panicked has already lost its keys; they show as unfinished.
+        let _ = writer.await;
+    };
+    let abandoned = match deadline {
+        Some(at) => tokio::time::timeout_at(at + DEADLINE_GRACE, work)
+            .await
+            .is_err(),
+        None => {
+            work.await;
+            false
+        }
+    };
+    if abandoned {
+        // Dropping `work` abandoned the fetches; the writes go with the writer.
+        writer_abort.abort();
+    }
+    if let Some(task) = timer {
         task.abort();
     }
 
@@ -122,6 +160,12 @@ pub async fn warm(
             StopReason::Interrupted => {
                 "interrupted: fetching stopped, values already fetched were written".to_owned()
             }
+            StopReason::Deadline if abandoned => format!(
+                "the deadline ({}) passed: fetching stopped; writes still waiting for {} {} later were abandoned",
+                hotkeys_contract::format_duration(config.deadline.unwrap_or_default()),
+                run.target.kind(),
+                hotkeys_contract::format_duration(DEADLINE_GRACE)
+            ),
             StopReason::Deadline => format!(
                 "the deadline ({}) passed: fetching stopped, values already fetched were written",
                 hotkeys_contract::format_duration(config.deadline.unwrap_or_default())
@@ -142,6 +186,36 @@ pub async fn warm(
         run.target.display().to_owned(),
     );
     Ok(summary)
+}
+
+/// Runs `connect` until `deadline`, if there is one; `what` names what
+/// is connected to, for the error when the deadline comes first.
+async fn by_deadline<T>(
+    deadline: Option<Instant>,
+    config: &WarmConfig,
+    what: impl FnOnce() -> String,
+    connect: impl Future<Output = Result<T, WarmError>>,
+) -> Result<T, WarmError> {
+    let Some(at) = deadline else {
+        return connect.await;
+    };
+    tokio::time::timeout_at(at, connect)
+        .await
+        .unwrap_or_else(|_| {
+            Err(WarmError::NoAnswerByDeadline {
+                what: what(),
+                deadline: hotkeys_contract::format_duration(config.deadline.unwrap_or_default()),
+            })
+        })
+}
+
+/// `Redis` or `memcached`, before the target exists.
+fn target_kind(config: &WarmConfig) -> &'static str {
+    if config.memcached.is_empty() {
+        "Redis"
+    } else {
+        "memcached"
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
