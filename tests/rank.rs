@@ -1200,10 +1200,7 @@ fn a_run_that_read_nothing_keeps_the_last_good_output() {
     let missing = dir.path().join("missing.log");
     let cases: Vec<(Vec<&dyn AsRef<OsStr>>, &str)> = vec![
         (vec![&empty_dir], "no input files"),
-        (
-            vec![&missing],
-            "no input could be read",
-        ),
+        (vec![&missing], "no input could be read"),
         (
             vec![&garbage, &"-f", &"combined"],
             "every line of the input was malformed",
