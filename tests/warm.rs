@@ -1988,3 +1988,67 @@ fn the_deadline_bounds_a_run_whose_redis_hangs() {
     );
     assert!(out.stderr.contains("deadline"), "{}", out.stderr);
 }
+
+#[test]
+fn over_long_keys_are_refused_in_the_plan_and_never_sent() {
+    let dir = scratch();
+    let origin = echo_origin();
+    let redis = RedisServer::start();
+    let long = format!("/{}", "k".repeat(100 * 1024));
+    // The longest URL the HTTP client can send is 65,534 bytes: a path
+    // that makes exactly that is warmed, one byte more is refused.
+    let room = 65_534 - origin.url().len();
+    let longest = format!("/{}", "u".repeat(room - 1));
+    let too_long_url = format!("/{}", "v".repeat(room));
+    let list = format!(
+        "/api/products/1\n{long}\n/api/products/2\n{longest}\n{too_long_url}\n/api/products/3\n"
+    );
+    let summary = dir.path().join("s.json");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    for i in 1..=3 {
+        let key = format!("/api/products/{i}");
+        assert_eq!(redis.get(key.as_bytes()), Some(value_of(&key)));
+    }
+    assert_eq!(redis.get(longest.as_bytes()), Some(value_of(&longest)));
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], Value::Null, "{s}");
+    assert_eq!(reason(&s, "refused_key_too_long"), 1, "{s}");
+    assert_eq!(reason(&s, "refused_url_too_long"), 1, "{s}");
+    assert_eq!(count(&s, "failed"), 2, "{s}");
+    assert_eq!(count(&s, "retries"), 0, "{s}");
+    assert_eq!(
+        listed(&s, "failed_keys"),
+        BTreeSet::from([long.clone(), too_long_url.clone()])
+    );
+    // Only the four good keys reached the origin, once each.
+    assert_eq!(origin.count(), 4);
+    assert!(
+        out.stderr.contains("key too long"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+
+    let out = hotkeys(
+        &["warm", "-", "--origin", &origin.url(), "--dry-run"],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    assert!(out.text().contains("refused: key too long"));
+    assert!(out.text().contains("refused: origin URL too long"));
+    assert_eq!(origin.count(), 4, "a dry run sends nothing");
+}

@@ -138,20 +138,28 @@ fn print_plan(plan: &Plan, servers: &[ServerAddr]) -> Result<()> {
         header.push("SERVER".to_owned());
     }
     header.push("SOURCE".to_owned());
+    // A column is as wide as its widest cell up to MAX_ALIGNED; a longer
+    // cell (a key of 64 KiB) overflows its own row only, instead of padding
+    // every row to its width.
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.chars().count().min(MAX_ALIGNED));
         }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // The rank is right-aligned, the last column is not padded.
+    // The rank is right-aligned, the last column is not padded. Padding is
+    // written by hand: format!'s width is limited to u16 and panics above.
     let mut line = |cells: &Vec<String>| {
         let last = cells.len() - 1;
-        let mut text = format!("{:>w$}", cells[0], w = widths[0]);
-        for (cell, w) in cells[1..last].iter().zip(&widths[1..last]) {
-            text.push_str(&format!("  {cell:<w$}"));
+        let mut text = String::new();
+        pad(&mut text, widths[0], &cells[0]);
+        text.push_str(&cells[0]);
+        for (cell, &w) in cells[1..last].iter().zip(&widths[1..last]) {
+            text.push_str("  ");
+            text.push_str(cell);
+            pad(&mut text, w, cell);
         }
         text.push_str("  ");
         text.push_str(&cells[last]);
@@ -165,6 +173,15 @@ fn print_plan(plan: &Plan, servers: &[ServerAddr]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e).context("cannot write to stdout"),
     }
+}
+
+/// The widest a dry-run column grows for alignment, in characters.
+const MAX_ALIGNED: usize = 120;
+
+/// Spaces that bring `cell` to `width` characters (none when it is wider).
+fn pad(text: &mut String, width: usize, cell: &str) {
+    let n = width.saturating_sub(cell.chars().count());
+    text.extend(std::iter::repeat_n(' ', n));
 }
 
 /// Failed and unfinished keys shown on stderr; the rest are in --summary.
