@@ -2052,3 +2052,70 @@ fn over_long_keys_are_refused_in_the_plan_and_never_sent() {
     assert!(out.text().contains("refused: origin URL too long"));
     assert_eq!(origin.count(), 4, "a dry run sends nothing");
 }
+
+#[test]
+fn ttls_of_zero_or_beyond_a_century_are_refused_before_anything_is_sent() {
+    let dir = scratch();
+    let origin = echo_origin();
+    let redis = RedisServer::start();
+    let list = "rank,key,ttl\n1,/zero,0\n2,/forever,99999999999999\n3,/minute,60\n";
+    let summary = dir.path().join("s.json");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    let ttl = redis.pttl(b"/minute");
+    assert!(ttl > 50_000 && ttl <= 60_000, "{ttl}");
+    assert_eq!(redis.get(b"/zero"), None);
+    assert_eq!(redis.get(b"/forever"), None);
+    assert_eq!(
+        (origin.count_of("/zero"), origin.count_of("/forever")),
+        (0, 0)
+    );
+    let s = read_summary(&summary);
+    assert_eq!(reason(&s, "refused_bad_ttl"), 2, "{s}");
+    assert_eq!(count(&s, "warmed"), 1, "{s}");
+    for key in ["/zero", "/forever"] {
+        assert!(
+            out.stderr.contains(&format!("failed: {key} (rank"))
+                && out.stderr.contains("refused_bad_ttl"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    for bad in ["99999999999999d", "36501d"] {
+        let out = hotkeys(
+            &[
+                "warm",
+                "-",
+                "--origin",
+                &origin.url(),
+                "--redis",
+                &redis.url(),
+                "--ttl",
+                bad,
+            ],
+            Some(b"/minute\n"),
+            &[],
+        );
+        expect_code(&out, 1);
+        assert!(
+            out.stderr.contains("--ttl") && out.stderr.contains("100 years"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(origin.count(), 1, "a refused --ttl sends nothing");
+}

@@ -217,8 +217,9 @@ pub struct WarmArgs {
     pub overwrite: bool,
 
     /// TTL for every key, overriding routes, entries and a Redis origin's
-    /// remaining TTL [default: the route's or entry's TTL, else 1h].
-    #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
+    /// remaining TTL, at most 100 years [default: the route's or entry's
+    /// TTL, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = values::ttl)]
     pub ttl: Option<Duration>,
 
     /// Shorten each configured TTL by a random 0 to PCT percent, so that

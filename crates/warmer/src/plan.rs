@@ -19,7 +19,7 @@ use crate::origin_url::{base_url, join};
 use crate::path::check_origin_path;
 use crate::redact::redact_url;
 use crate::target::memcached::valid_key;
-use crate::ttl::TtlRule;
+use crate::ttl::{TtlRule, ttl_in_range};
 
 /// The longest key warmed. Redis takes keys up to 512 MB, but a key this
 /// long in an access log is junk or an attack (a request line that fills
@@ -251,6 +251,11 @@ impl Planner<'_> {
         if self.memcached && !valid_key(&key) {
             return refuse(key, Refusal::MemcachedKey);
         }
+        // Routes' TTLs were checked with the configuration; a bad one here
+        // is the entry's own, and matters only when no --ttl overrides it.
+        if self.config.ttl.is_none() && entry_ttl.is_some_and(|t| !ttl_in_range(t)) {
+            return refuse(key, Refusal::BadTtl);
+        }
         let ttl = TtlRule::choose(
             self.config.ttl,
             entry_ttl,
@@ -331,6 +336,31 @@ mod tests {
         config.ttl = Some(Duration::from_secs(5));
         let plan = Plan::build(&config, [e]).unwrap();
         assert_eq!(ttl(&plan, 0), TtlRule::Configured(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn entry_ttls_of_zero_or_beyond_a_century_are_refused_unless_overridden() {
+        let mut config = WarmConfig::new("http://o");
+        let with_ttl = |rank, key: &str, ttl| {
+            let mut e = entry(rank, key);
+            e.ttl = Some(ttl);
+            e
+        };
+        let century = crate::ttl::MAX_TTL.as_secs();
+        let entries = || {
+            [
+                with_ttl(1, "/zero", 0),
+                with_ttl(2, "/century", century),
+                with_ttl(3, "/beyond", century + 1),
+            ]
+        };
+        let plan = Plan::build(&config, entries()).unwrap();
+        let e = &plan.entries;
+        assert_eq!(e[0].action, Action::Refuse(Refusal::BadTtl));
+        assert!(matches!(e[1].action, Action::Fetch { .. }));
+        assert_eq!(e[2].action, Action::Refuse(Refusal::BadTtl));
+        config.ttl = Some(Duration::from_secs(60));
+        assert_eq!(Plan::build(&config, entries()).unwrap().fetch_count(), 3);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum Refusal {
     /// [`MAX_URL_BYTES`](crate::plan::MAX_URL_BYTES), which the HTTP
     /// client cannot send.
     UrlTooLong,
+    /// The entry's TTL is 0 or longer than [`MAX_TTL`](crate::ttl::MAX_TTL).
+    BadTtl,
 }
 
 impl Refusal {
@@ -53,6 +55,7 @@ impl Refusal {
             Refusal::MemcachedKey => "refused_memcached_key",
             Refusal::KeyTooLong => "refused_key_too_long",
             Refusal::UrlTooLong => "refused_url_too_long",
+            Refusal::BadTtl => "refused_bad_ttl",
         }
     }
 
@@ -80,6 +83,9 @@ impl Refusal {
             }
             Refusal::UrlTooLong => {
                 "origin URL too long: the HTTP client sends URLs of at most 65,534 bytes"
+            }
+            Refusal::BadTtl => {
+                "the entry's ttl is 0 or over 100 years; give 1 second to 100 years (36500d), or --ttl"
             }
         }
     }
