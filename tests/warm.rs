@@ -2119,3 +2119,74 @@ fn ttls_of_zero_or_beyond_a_century_are_refused_before_anything_is_sent() {
     }
     assert_eq!(origin.count(), 1, "a refused --ttl sends nothing");
 }
+
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_and_the_summary_is_the_new_one() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = scratch();
+        let origin =
+            Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(200)));
+        let redis = RedisServer::start();
+        let summary = write(dir.path(), "s.json", b"{\"previous\": \"run\"}");
+        let child = spawn_warm(
+            &origin,
+            &redis,
+            &product_keys(40),
+            &["--concurrency", "2", "--summary", summary.to_str().unwrap()],
+        );
+        assert!(
+            wait_until(Duration::from_secs(20), || origin.count() >= 4),
+            "the run did not start"
+        );
+        send_signal(child.id(), signal);
+        let out = finish(child, Duration::from_secs(15));
+        expect_code(&out, 2);
+        let s = read_summary(&summary);
+        assert_eq!(s["stopped"], "interrupted", "signal {signal}: {s}");
+        let warmed = count(&s, "warmed");
+        assert!(warmed >= 1 && count(&s, "unfinished") > 0, "{s}");
+        assert_eq!(redis.dbsize(), warmed, "{s}");
+        assert_eq!(
+            warmed + count(&s, "skipped") + count(&s, "failed") + count(&s, "unfinished"),
+            40
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["s.json"], "a temporary file was left behind");
+    }
+
+    // Before the run (the list still being read), a signal ends the
+    // process as for rank: the old summary stays, no temporary file.
+    let dir = scratch();
+    let summary = write(dir.path(), "s.json", b"{\"previous\": \"run\"}");
+    let mut cmd = command(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            "http://127.0.0.1:1",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn hotkeys");
+    let stdin = child.stdin.take();
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::fs::read_dir(dir.path()).unwrap().count() == 2
+        }),
+        "the summary was not prepared"
+    );
+    send_signal(child.id(), libc::SIGTERM);
+    let out = finish(child, Duration::from_secs(15));
+    drop(stdin);
+    expect_code(&out, 143);
+    assert_eq!(std::fs::read(&summary).unwrap(), b"{\"previous\": \"run\"}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

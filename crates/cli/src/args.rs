@@ -172,7 +172,7 @@ Only the path of a logged request is used: scheme, host and port come from --ori
 `..` segments and control characters in the list are refused; redirects are not followed.
 
 Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
-Ctrl-C), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
+Ctrl-C, SIGTERM, SIGHUP), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
 opened, the cache lost during the run).";
 
 #[derive(Args, Debug)]

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// Ctrl-C, or the caller's [`Control::stop`].
+    /// Ctrl-C (or SIGTERM, SIGHUP, on the command line), or the caller's
+    /// [`Control::stop`].
     Interrupted,
     /// The `deadline` passed.
     Deadline,
