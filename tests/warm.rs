@@ -2190,3 +2190,49 @@ fn sigterm_and_sighup_stop_like_ctrl_c_and_the_summary_is_the_new_one() {
     assert_eq!(std::fs::read(&summary).unwrap(), b"{\"previous\": \"run\"}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn an_origin_asking_for_an_hour_long_pause_stops_the_run_at_once() {
+    let dir = scratch();
+    let origin = Origin::start(|_| Reply::status(429).header("Retry-After", "3600"));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(100),
+        &["--summary", summary.to_str().unwrap()],
+    );
+    let out = finish(child, Duration::from_secs(60));
+    let took = started.elapsed();
+    expect_code(&out, 1);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(out.stderr.contains("Retry-After"), "{}", out.stderr);
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "rate_limited", "{s}");
+    assert!(origin.count() <= 16, "{} requests", origin.count());
+    assert_eq!(redis.dbsize(), 0);
+    assert_eq!(count(&s, "origin_pauses"), 0, "{s}");
+
+    // A short pause is waited for, and counted.
+    let origin = Origin::start(|r| {
+        if r.index < 2 {
+            Reply::status(429).header("Retry-After", "1")
+        } else {
+            Reply::ok(value_of(&r.target))
+        }
+    });
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(4),
+        &["--concurrency", "2", "--summary", summary.to_str().unwrap()],
+    );
+    let out = finish(child, Duration::from_secs(30));
+    expect_code(&out, 0);
+    let s = read_summary(&summary);
+    assert_eq!(count(&s, "origin_pauses"), 1, "{s}");
+    assert!(count(&s, "origin_paused_ms") >= 900, "{s}");
+    assert_eq!(s["stopped"], Value::Null, "{s}");
+}

@@ -173,7 +173,7 @@ Only the path of a logged request is used: scheme, host and port come from --ori
 
 Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
 Ctrl-C, SIGTERM, SIGHUP), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
-opened, the cache lost during the run).";
+opened, the origin asking to wait over 30s with Retry-After, the cache lost during the run).";
 
 #[derive(Args, Debug)]
 pub struct WarmArgs {
@@ -238,8 +238,8 @@ pub struct WarmArgs {
     pub rate: Option<f64>,
 
     /// Retries per key after a 429, 5xx, timeout or connection error, with
-    /// exponential back-off and jitter (Retry-After is honoured). Never for
-    /// other 4xx.
+    /// exponential back-off and jitter (Retry-After is honoured up to 30s;
+    /// a longer one stops the run). Never for other 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
 

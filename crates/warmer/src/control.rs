@@ -23,6 +23,10 @@ pub enum StopReason {
     RedisLost,
     /// A memcached server stayed unreachable for longer than the timeout.
     MemcachedLost,
+    /// The origin asked, with `Retry-After`, for a longer pause than a run
+    /// waits ([`MAX_RETRY_AFTER`](crate::backoff::MAX_RETRY_AFTER)), or for
+    /// pauses adding up to more than that without answering normally.
+    RateLimited,
 }
 
 impl StopReason {
@@ -30,7 +34,10 @@ impl StopReason {
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
-            StopReason::CircuitBreaker | StopReason::RedisLost | StopReason::MemcachedLost
+            StopReason::CircuitBreaker
+                | StopReason::RedisLost
+                | StopReason::MemcachedLost
+                | StopReason::RateLimited
         )
     }
 }

@@ -41,7 +41,7 @@ use crate::pacer::Pacer;
 use crate::plan::{Action, Plan, Source};
 use crate::summary::{Summary, Tally};
 use crate::target::{Target, Write, Written};
-use crate::throttle::{Permit, Signal, Throttle};
+use crate::throttle::{Heeded, OutOfPatience, Patience, Permit, Signal, Throttle};
 
 /// Write pipelines in flight at once.
 const WRITES_IN_FLIGHT: usize = 8;
@@ -74,6 +74,7 @@ struct Run {
     pacer: Option<Pacer>,
     tally: Mutex<Tally>,
     breaker: Mutex<Breaker>,
+    patience: Mutex<Patience>,
     stop_detail: Mutex<Option<String>>,
 }
 
@@ -114,6 +115,7 @@ pub async fn warm(
         throttle: Throttle::new(config.concurrency),
         pacer: Pacer::new(config.rate),
         breaker: Mutex::new(Breaker::new(config.breaker)),
+        patience: Mutex::new(Patience::new()),
         tally: Mutex::new(tally),
         stop_detail: Mutex::new(None),
         plan,
@@ -171,6 +173,7 @@ pub async fn warm(
                 hotkeys_contract::format_duration(config.deadline.unwrap_or_default())
             ),
             StopReason::CircuitBreaker => "the origin failed too often".to_owned(),
+            StopReason::RateLimited => "the origin kept asking to wait (Retry-After)".to_owned(),
             StopReason::RedisLost | StopReason::MemcachedLost => format!(
                 "{} at {} became unreachable",
                 run.target.kind(),
@@ -314,9 +317,43 @@ async fn start_request(run: &Run, keys: u32) -> Option<Permit> {
     Some(permit)
 }
 
-/// What the throttle learns from an error, with pauses capped.
-fn signal_of(error: &FetchError) -> Signal {
-    match error.signal() {
+/// Ends a request in the throttle (pauses capped) and tells the run's
+/// patience what the origin said: a pause is counted, and one the run
+/// will not wait for stops it.
+fn finish_request(run: &Run, permit: Permit, signal: Signal) {
+    permit.finish(capped(signal));
+    let heeded = lock(&run.patience).heed(signal, Instant::now());
+    match heeded {
+        Ok(Heeded::Nothing) => {}
+        Ok(Heeded::Paused(added)) => lock(&run.tally).paused(true, added),
+        Ok(Heeded::Extended(added)) => lock(&run.tally).paused(false, added),
+        Err(out) => {
+            let limit = hotkeys_contract::format_duration(MAX_RETRY_AFTER);
+            let why = match out {
+                OutOfPatience::TooLong(wait) => format!(
+                    "the origin asked to wait {} before the next request (Retry-After), longer than the {limit} hotkeys waits",
+                    hotkeys_contract::format_duration(wait)
+                ),
+                OutOfPatience::TooMany(total) => format!(
+                    "the origin kept asking to wait (Retry-After), {} in all without answering normally, more than the {limit} hotkeys waits",
+                    hotkeys_contract::format_duration(total)
+                ),
+            };
+            let mut detail = lock(&run.stop_detail);
+            if detail.is_none() && run.control.stop_reason().is_none() {
+                *detail = Some(format!(
+                    "{why}: it is rate-limiting this run; try again later, or with a lower --rate"
+                ));
+            }
+            drop(detail);
+            run.control.stop(StopReason::RateLimited);
+        }
+    }
+}
+
+/// `signal` with its pause cut to what a run waits at most.
+fn capped(signal: Signal) -> Signal {
+    match signal {
         Signal::Overloaded { pause } => Signal::Overloaded {
             pause: pause.map(|p| p.min(MAX_RETRY_AFTER)),
         },
@@ -395,10 +432,11 @@ async fn fetch_http(run: Arc<Run>, index: usize, first: Permit, values: mpsc::Se
             _ = run.control.stopped() => return,
         };
         lock(&run.tally).request(started.elapsed(), attempt > 0);
-        permit.finish(match &result {
+        let signal = match &result {
             Ok(_) => Signal::Healthy,
-            Err(e) => signal_of(e),
-        });
+            Err(e) => e.signal(),
+        };
+        finish_request(&run, permit, signal);
         judge(&run, result.as_ref().err());
         let error = match result {
             Ok(value) => break Ok(value),
@@ -458,10 +496,11 @@ async fn fetch_redis(
             _ = run.control.stopped() => return,
         };
         lock(&run.tally).request(started.elapsed(), attempt > 0);
-        permit.finish(match &result {
+        let signal = match &result {
             Ok(_) => Signal::Healthy,
-            Err(e) => signal_of(e),
-        });
+            Err(e) => e.signal(),
+        };
+        finish_request(&run, permit, signal);
         match &result {
             Ok(per_key) => {
                 for fetched in per_key {
