@@ -1962,8 +1962,10 @@ fn the_deadline_bounds_a_run_whose_redis_hangs() {
     let out = finish(child, Duration::from_secs(40));
     let took = started.elapsed();
     expect_code(&out, 2);
+    // 2 s, then 1 s for the writes still waiting; the rest is slack for a
+    // loaded machine.
     assert!(
-        took < Duration::from_secs(4),
+        took < Duration::from_secs(5),
         "--deadline 2s, yet the run took {took:?} with Redis hung"
     );
     let s = read_summary(&summary);
