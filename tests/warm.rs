@@ -1971,6 +1971,8 @@ fn the_deadline_bounds_a_run_whose_redis_hangs() {
     let s = read_summary(&summary);
     assert_eq!(s["stopped"], "deadline", "{s}");
     assert!(count(&s, "unfinished") > 0, "{s}");
+    let detail = s["stop_detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("abandoned"), "{detail}");
 
     // Hung from the start: the connection attempt is bounded too.
     let started = Instant::now();

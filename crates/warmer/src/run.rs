@@ -18,9 +18,10 @@
 //! abandons the requests of stage 2; whatever stage 3 has received is
 //! still written. The deadline also bounds the rest: connecting before it,
 //! and writing after it for at most [`DEADLINE_GRACE`], so that a cache
-//! that hangs cannot hold a run past its warm-up window. A value is only ever written whole: a response body is
-//! stored once it has been read completely, and one `SET` (or `add`) is
-//! atomic.
+//! that hangs cannot hold a run past its warm-up window.
+//!
+//! A value is only ever written whole: a response body is stored once it
+//! has been read completely, and one `SET` (or `add`) is atomic.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -157,17 +158,20 @@ pub async fn warm(
     }
 
     let stopped = run.control.stop_reason();
+    let deadline_text = hotkeys_contract::format_duration(config.deadline.unwrap_or_default());
+    let abandoned_text = format!(
+        "writes still waiting for {} {} after the deadline were abandoned",
+        run.target.kind(),
+        hotkeys_contract::format_duration(DEADLINE_GRACE)
+    );
     let detail = lock(&run.stop_detail).clone().or_else(|| {
         stopped.map(|reason| match reason {
             StopReason::Interrupted => {
                 "interrupted: fetching stopped, values already fetched were written".to_owned()
             }
-            StopReason::Deadline if abandoned => format!(
-                "the deadline ({}) passed: fetching stopped; writes still waiting for {} {} later were abandoned",
-                hotkeys_contract::format_duration(config.deadline.unwrap_or_default()),
-                run.target.kind(),
-                hotkeys_contract::format_duration(DEADLINE_GRACE)
-            ),
+            StopReason::Deadline if abandoned => {
+                format!("the deadline ({deadline_text}) passed: fetching stopped; {abandoned_text}")
+            }
             StopReason::Deadline => format!(
                 "the deadline ({}) passed: fetching stopped, values already fetched were written",
                 hotkeys_contract::format_duration(config.deadline.unwrap_or_default())
@@ -181,6 +185,13 @@ pub async fn warm(
             ),
         })
     });
+    // Another stop came first, and then its writes outlived the deadline too.
+    let detail = match detail {
+        Some(text) if abandoned && stopped != Some(StopReason::Deadline) => {
+            Some(format!("{text}; {abandoned_text}"))
+        }
+        other => other,
+    };
     let summary = lock(&run.tally).finish(
         &run.plan,
         started.elapsed(),
