@@ -1837,3 +1837,406 @@ fn memcached_unreachable_or_lost_is_fatal_and_explained() {
     );
     assert!(count(&s, "unfinished") > 0, "{s}");
 }
+
+// ---------------------------------------------------------------------------
+// A hung Redis, over-long keys, bad TTLs, signals, an origin that asks for
+// long pauses (issue 15)
+
+/// Sends `signal` to process `pid`.
+fn send_signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) on a process this test started; no memory is involved.
+    let sent = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(sent, 0, "send signal {signal} to {pid}");
+}
+
+/// A redis-server frozen with SIGSTOP: its sockets stay open and the
+/// kernel still accepts connections, but nothing is ever answered, as
+/// with a hung server or a stalled VM. Thawed (SIGCONT) when dropped,
+/// before the server itself is stopped.
+struct Frozen(u32);
+
+impl Frozen {
+    fn new(redis: &RedisServer) -> Frozen {
+        let pid = redis.pid().expect("redis-server is running");
+        send_signal(pid, libc::SIGSTOP);
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        send_signal(self.0, libc::SIGCONT);
+    }
+}
+
+/// `hotkeys warm -` on `keys` from `origin` into `redis` with `extra`
+/// options, started in the background.
+fn spawn_warm(
+    origin: &Origin,
+    redis: &RedisServer,
+    keys: &str,
+    extra: &[&str],
+) -> std::process::Child {
+    let origin_url = origin.url();
+    let redis_url = redis.url();
+    let mut args = vec!["warm", "-", "--origin", &origin_url, "--redis", &redis_url];
+    args.extend_from_slice(extra);
+    spawn(command(&args, &[]), Some(keys.as_bytes()))
+}
+
+#[test]
+fn a_redis_that_hangs_mid_run_stops_it_within_the_redis_timeout() {
+    let dir = scratch();
+    let origin = Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(10)));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(3000),
+        &[
+            "--concurrency",
+            "8",
+            "--redis-timeout",
+            "1s",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || origin.count() >= 50),
+        "the run did not start"
+    );
+    let frozen = Frozen::new(&redis);
+    let since = Instant::now();
+    let out = finish(child, Duration::from_secs(30));
+    let took = since.elapsed();
+    drop(frozen);
+    expect_code(&out, 1);
+    // Every wait for Redis (a reply, a reconnection, the wait for another
+    // task's reconnection) shares one --redis-timeout: 1 s, plus the time
+    // to stop and write the summary.
+    assert!(
+        took < Duration::from_secs(2),
+        "a hung Redis held the run for {took:?} with --redis-timeout 1s"
+    );
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "redis_lost", "{s}");
+    assert_eq!(
+        count(&s, "warmed") + count(&s, "skipped") + count(&s, "failed") + count(&s, "unfinished"),
+        3000
+    );
+}
+
+#[test]
+fn the_deadline_bounds_a_run_whose_redis_hangs() {
+    let dir = scratch();
+    let origin = Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(10)));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+
+    // Hung during the run: stopped at the deadline plus at most a second
+    // of writing, not after the 30 s Redis timeout.
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(3000),
+        &[
+            "--concurrency",
+            "8",
+            "--redis-timeout",
+            "30s",
+            "--deadline",
+            "2s",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || origin.count() >= 20),
+        "the run did not start"
+    );
+    let frozen = Frozen::new(&redis);
+    let out = finish(child, Duration::from_secs(40));
+    let took = started.elapsed();
+    expect_code(&out, 2);
+    // 2 s, then 1 s for the writes still waiting; the rest is slack for a
+    // loaded machine.
+    assert!(
+        took < Duration::from_secs(5),
+        "--deadline 2s, yet the run took {took:?} with Redis hung"
+    );
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "deadline", "{s}");
+    assert!(count(&s, "unfinished") > 0, "{s}");
+    let detail = s["stop_detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("abandoned"), "{detail}");
+
+    // Hung from the start: the connection attempt is bounded too.
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(10),
+        &["--redis-timeout", "30s", "--deadline", "1s"],
+    );
+    let out = finish(child, Duration::from_secs(40));
+    let took = started.elapsed();
+    drop(frozen);
+    expect_code(&out, 1);
+    assert!(
+        took < Duration::from_secs(3),
+        "--deadline 1s, yet connecting to a hung Redis took {took:?}"
+    );
+    assert!(out.stderr.contains("deadline"), "{}", out.stderr);
+}
+
+#[test]
+fn over_long_keys_are_refused_in_the_plan_and_never_sent() {
+    let dir = scratch();
+    let origin = echo_origin();
+    let redis = RedisServer::start();
+    let long = format!("/{}", "k".repeat(100 * 1024));
+    // The longest URL the HTTP client can send is 65,534 bytes: a path
+    // that makes exactly that is warmed, one byte more is refused.
+    let room = 65_534 - origin.url().len();
+    let longest = format!("/{}", "u".repeat(room - 1));
+    let too_long_url = format!("/{}", "v".repeat(room));
+    let list = format!(
+        "/api/products/1\n{long}\n/api/products/2\n{longest}\n{too_long_url}\n/api/products/3\n"
+    );
+    let summary = dir.path().join("s.json");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    for i in 1..=3 {
+        let key = format!("/api/products/{i}");
+        assert_eq!(redis.get(key.as_bytes()), Some(value_of(&key)));
+    }
+    assert_eq!(redis.get(longest.as_bytes()), Some(value_of(&longest)));
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], Value::Null, "{s}");
+    assert_eq!(reason(&s, "refused_key_too_long"), 1, "{s}");
+    assert_eq!(reason(&s, "refused_url_too_long"), 1, "{s}");
+    assert_eq!(count(&s, "failed"), 2, "{s}");
+    assert_eq!(count(&s, "retries"), 0, "{s}");
+    assert_eq!(
+        listed(&s, "failed_keys"),
+        BTreeSet::from([long.clone(), too_long_url.clone()])
+    );
+    // Only the four good keys reached the origin, once each.
+    assert_eq!(origin.count(), 4);
+    assert!(
+        out.stderr.contains("key too long"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+
+    let out = hotkeys(
+        &["warm", "-", "--origin", &origin.url(), "--dry-run"],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    assert!(out.text().contains("refused: key too long"));
+    assert!(out.text().contains("refused: origin URL too long"));
+    assert_eq!(origin.count(), 4, "a dry run sends nothing");
+}
+
+#[test]
+fn ttls_of_zero_or_beyond_a_century_are_refused_before_anything_is_sent() {
+    let dir = scratch();
+    let origin = echo_origin();
+    let redis = RedisServer::start();
+    let list = "rank,key,ttl\n1,/zero,0\n2,/forever,99999999999999\n3,/minute,60\n";
+    let summary = dir.path().join("s.json");
+    let out = hotkeys(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            &origin.url(),
+            "--redis",
+            &redis.url(),
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        Some(list.as_bytes()),
+        &[],
+    );
+    expect_code(&out, 2);
+    let ttl = redis.pttl(b"/minute");
+    assert!(ttl > 50_000 && ttl <= 60_000, "{ttl}");
+    assert_eq!(redis.get(b"/zero"), None);
+    assert_eq!(redis.get(b"/forever"), None);
+    assert_eq!(
+        (origin.count_of("/zero"), origin.count_of("/forever")),
+        (0, 0)
+    );
+    let s = read_summary(&summary);
+    assert_eq!(reason(&s, "refused_bad_ttl"), 2, "{s}");
+    assert_eq!(count(&s, "warmed"), 1, "{s}");
+    for key in ["/zero", "/forever"] {
+        assert!(
+            out.stderr.contains(&format!("failed: {key} (rank"))
+                && out.stderr.contains("refused_bad_ttl"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    for bad in ["99999999999999d", "36501d"] {
+        let out = hotkeys(
+            &[
+                "warm",
+                "-",
+                "--origin",
+                &origin.url(),
+                "--redis",
+                &redis.url(),
+                "--ttl",
+                bad,
+            ],
+            Some(b"/minute\n"),
+            &[],
+        );
+        expect_code(&out, 1);
+        assert!(
+            out.stderr.contains("--ttl") && out.stderr.contains("100 years"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(origin.count(), 1, "a refused --ttl sends nothing");
+}
+
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_and_the_summary_is_the_new_one() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = scratch();
+        let origin =
+            Origin::start(|r| Reply::ok(value_of(&r.target)).after(Duration::from_millis(200)));
+        let redis = RedisServer::start();
+        let summary = write(dir.path(), "s.json", b"{\"previous\": \"run\"}");
+        let child = spawn_warm(
+            &origin,
+            &redis,
+            &product_keys(40),
+            &["--concurrency", "2", "--summary", summary.to_str().unwrap()],
+        );
+        assert!(
+            wait_until(Duration::from_secs(20), || origin.count() >= 4),
+            "the run did not start"
+        );
+        send_signal(child.id(), signal);
+        let out = finish(child, Duration::from_secs(15));
+        expect_code(&out, 2);
+        let s = read_summary(&summary);
+        assert_eq!(s["stopped"], "interrupted", "signal {signal}: {s}");
+        let warmed = count(&s, "warmed");
+        assert!(warmed >= 1 && count(&s, "unfinished") > 0, "{s}");
+        assert_eq!(redis.dbsize(), warmed, "{s}");
+        assert_eq!(
+            warmed + count(&s, "skipped") + count(&s, "failed") + count(&s, "unfinished"),
+            40
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["s.json"], "a temporary file was left behind");
+    }
+
+    // Before the run (the list still being read), a signal ends the
+    // process as for rank: the old summary stays, no temporary file.
+    let dir = scratch();
+    let summary = write(dir.path(), "s.json", b"{\"previous\": \"run\"}");
+    let mut cmd = command(
+        &[
+            "warm",
+            "-",
+            "--origin",
+            "http://127.0.0.1:1",
+            "--summary",
+            summary.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn hotkeys");
+    let stdin = child.stdin.take();
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::fs::read_dir(dir.path()).unwrap().count() == 2
+        }),
+        "the summary was not prepared"
+    );
+    send_signal(child.id(), libc::SIGTERM);
+    let out = finish(child, Duration::from_secs(15));
+    drop(stdin);
+    expect_code(&out, 143);
+    assert_eq!(std::fs::read(&summary).unwrap(), b"{\"previous\": \"run\"}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn an_origin_asking_for_an_hour_long_pause_stops_the_run_at_once() {
+    let dir = scratch();
+    let origin = Origin::start(|_| Reply::status(429).header("Retry-After", "3600"));
+    let redis = RedisServer::start();
+    let summary = dir.path().join("s.json");
+    let started = Instant::now();
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(100),
+        &["--summary", summary.to_str().unwrap()],
+    );
+    let out = finish(child, Duration::from_secs(60));
+    let took = started.elapsed();
+    expect_code(&out, 1);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(out.stderr.contains("Retry-After"), "{}", out.stderr);
+    let s = read_summary(&summary);
+    assert_eq!(s["stopped"], "rate_limited", "{s}");
+    assert!(origin.count() <= 16, "{} requests", origin.count());
+    assert_eq!(redis.dbsize(), 0);
+    assert_eq!(count(&s, "origin_pauses"), 0, "{s}");
+
+    // A short pause is waited for, and counted.
+    let origin = Origin::start(|r| {
+        if r.index < 2 {
+            Reply::status(429).header("Retry-After", "1")
+        } else {
+            Reply::ok(value_of(&r.target))
+        }
+    });
+    let child = spawn_warm(
+        &origin,
+        &redis,
+        &product_keys(4),
+        &["--concurrency", "2", "--summary", summary.to_str().unwrap()],
+    );
+    let out = finish(child, Duration::from_secs(30));
+    expect_code(&out, 0);
+    let s = read_summary(&summary);
+    assert_eq!(count(&s, "origin_pauses"), 1, "{s}");
+    assert!(count(&s, "origin_paused_ms") >= 900, "{s}");
+    assert_eq!(s["stopped"], Value::Null, "{s}");
+}

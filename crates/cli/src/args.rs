@@ -279,8 +279,8 @@ Only the path of a logged request is used: scheme, host and port come from --ori
 `..` segments and control characters in the list are refused; redirects are not followed.
 
 Exit codes: 0 every key warmed or skipped, 2 some keys failed or were left unfinished (deadline, \
-Ctrl-C), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
-opened, the cache lost during the run).";
+Ctrl-C, SIGTERM, SIGHUP), 1 fatal (bad arguments, Redis, memcached or the origin Redis unreachable, circuit breaker \
+opened, the origin asking to wait over 30s with Retry-After, the cache lost during the run).";
 
 #[derive(Args, Debug)]
 pub struct WarmArgs {
@@ -324,8 +324,9 @@ pub struct WarmArgs {
     pub overwrite: bool,
 
     /// TTL for every key, overriding routes, entries and a Redis origin's
-    /// remaining TTL [default: the route's or entry's TTL, else 1h].
-    #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
+    /// remaining TTL, at most 100 years [default: the route's or entry's
+    /// TTL, else 1h].
+    #[arg(long, value_name = "DURATION", value_parser = values::ttl)]
     pub ttl: Option<Duration>,
 
     /// Shorten each configured TTL by a random 0 to PCT percent, so that
@@ -344,8 +345,8 @@ pub struct WarmArgs {
     pub rate: Option<f64>,
 
     /// Retries per key after a 429, 5xx, timeout or connection error, with
-    /// exponential back-off and jitter (Retry-After is honoured). Never for
-    /// other 4xx.
+    /// exponential back-off and jitter (Retry-After is honoured up to 30s;
+    /// a longer one stops the run). Never for other 4xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
 
@@ -353,8 +354,9 @@ pub struct WarmArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::positive_duration)]
     pub timeout: Duration,
 
-    /// Time limit for connecting to Redis (or memcached) and for each
-    /// reply; a cache that stays unreachable this long stops the run.
+    /// The most one batch waits for Redis (or memcached) in all:
+    /// connecting, replies, reconnecting; a cache that stays unreachable
+    /// this long stops the run.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::positive_duration)]
     pub redis_timeout: Duration,
 
@@ -382,7 +384,8 @@ pub struct WarmArgs {
     pub max_keys: Option<usize>,
 
     /// Stop after this long (e.g. the deploy's warm-up window): fetching
-    /// stops, values already fetched are written.
+    /// stops, values already fetched are written within 1s more, even if
+    /// the cache hangs.
     #[arg(long, value_name = "DURATION", value_parser = values::positive_duration)]
     pub deadline: Option<Duration>,
 

@@ -546,6 +546,9 @@ mod tests {
         assert!(err(&["--origin", "ftp://x"]).contains("http://"));
         assert!(err(&["--origin", "http://o", "--ttl", "soon"]).contains("--ttl"));
         assert!(err(&["--origin", "http://o", "--ttl", "0"]).contains("above zero"));
+        let e = err(&["--origin", "http://o", "--ttl", "36501d"]);
+        assert!(e.contains("--ttl") && e.contains("100 years"), "{e}");
+        assert!(warm(&["--origin", "http://o", "--ttl", "36500d"], Env::default()).is_ok());
         assert!(err(&["--origin", "http://o", "--ttl-jitter", "150%"]).contains("percentage"));
         assert!(err(&["--origin", "http://o", "--ttl-jitter", "100%"]).contains("below 100%"));
         assert!(err(&["--origin", "http://o", "--rate", "0"]).contains("--rate"));

@@ -33,6 +33,17 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--ttl`: a duration above zero and at most 100 years, the longest TTL
+/// the warmer writes; a longer one is a typo to catch before the run, not
+/// a write error per key.
+pub fn ttl(text: &str) -> Result<Duration, String> {
+    let d = positive_duration(text)?;
+    if d > hotkeys_warmer::ttl::MAX_TTL {
+        return Err("longer than 100 years (36500d), the longest TTL hotkeys writes".to_owned());
+    }
+    Ok(d)
+}
+
 /// A size in bytes: `4096`, `64MiB`, `2GB`.
 pub fn size(text: &str) -> Result<u64, String> {
     parse_size(text).map_err(|e| e.to_string())

@@ -1,8 +1,10 @@
 //! `hotkeys warm`: reads the warm list, prints the dry-run plan or runs
-//! the warmer (all in `hotkeys-warmer`) with Ctrl-C as a graceful stop, and
-//! reports the summary.
+//! the warmer (all in `hotkeys-warmer`) with Ctrl-C, SIGTERM and SIGHUP as
+//! a graceful stop, and reports the summary.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use hotkeys_contract::read_warm_list;
@@ -17,6 +19,8 @@ use crate::progress::Progress;
 use crate::text::escape;
 
 pub fn run(options: WarmCommand) -> Result<Exit> {
+    let control = Control::new();
+    let running = stop_on_signals(control.clone());
     let summary_destination = options
         .summary
         .as_deref()
@@ -58,14 +62,9 @@ pub fn run(options: WarmCommand) -> Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let control = Control::new();
     let bar = Progress::warming(&control, options.quiet);
-    let result = runtime.block_on(async {
-        let interrupts = tokio::spawn(stop_on_ctrl_c(control.clone()));
-        let result = hotkeys_warmer::warm(&options.config, plan, &control).await;
-        interrupts.abort();
-        result
-    });
+    running.store(true, Ordering::SeqCst);
+    let result = runtime.block_on(hotkeys_warmer::warm(&options.config, plan, &control));
     bar.finish();
     let summary = result?;
     report(&summary, options.quiet);
@@ -92,21 +91,48 @@ fn read_input(input: &ListInput) -> Result<Vec<u8>> {
     }
 }
 
-/// First Ctrl-C: stop fetching, write what was fetched, report. Second:
-/// leave at once.
-async fn stop_on_ctrl_c(control: Control) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    eprintln!(
-        "hotkeys: interrupted: no new requests; writing the values already fetched (Ctrl-C again to quit at once)"
-    );
-    control.stop(StopReason::Interrupted);
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("hotkeys: quit without a summary");
-        crate::destination::remove_pending();
-        std::process::exit(Exit::Failure as i32);
-    }
+/// SIGINT (Ctrl-C), SIGTERM (`kill`, systemd, Kubernetes) and SIGHUP (the
+/// terminal closed) all stop a run the same way. Once the run has started
+/// (the returned flag is set), the first stops fetching, the values
+/// already fetched are written and the summary is reported; a second
+/// leaves at once. Before that, nothing was fetched: the process ends as
+/// `rank` does (128 + the signal's number), leaving `--summary` as it was.
+///
+/// A thread rather than tokio's signal streams: the list is read (maybe
+/// from a stdin that never ends) before the runtime exists, and a signal
+/// must end that wait too.
+fn stop_on_signals(control: Control) -> Arc<AtomicBool> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let running = Arc::new(AtomicBool::new(false));
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return running;
+    };
+    let started = Arc::clone(&running);
+    std::thread::spawn(move || {
+        let mut stopping = false;
+        for signal in signals.forever() {
+            if !started.load(Ordering::SeqCst) {
+                crate::destination::remove_pending();
+                std::process::exit(128 + signal);
+            }
+            if stopping {
+                eprintln!("hotkeys: quit without a summary");
+                crate::destination::remove_pending();
+                std::process::exit(Exit::Failure as i32);
+            }
+            stopping = true;
+            let (name, again) = match signal {
+                SIGINT => ("interrupted", "Ctrl-C again"),
+                SIGTERM => ("interrupted by SIGTERM", "another signal"),
+                _ => ("interrupted by SIGHUP", "another signal"),
+            };
+            eprintln!(
+                "hotkeys: {name}: no new requests; writing the values already fetched ({again} to quit at once)"
+            );
+            control.stop(StopReason::Interrupted);
+        }
+    });
+    running
 }
 
 /// The dry-run plan on stdout: rank, TTL, key, where the value would
@@ -138,20 +164,28 @@ fn print_plan(plan: &Plan, servers: &[ServerAddr]) -> Result<()> {
         header.push("SERVER".to_owned());
     }
     header.push("SOURCE".to_owned());
+    // A column is as wide as its widest cell up to MAX_ALIGNED; a longer
+    // cell (a key of 64 KiB) overflows its own row only, instead of padding
+    // every row to its width.
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.chars().count().min(MAX_ALIGNED));
         }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // The rank is right-aligned, the last column is not padded.
+    // The rank is right-aligned, the last column is not padded. Padding is
+    // written by hand: format!'s width is limited to u16 and panics above.
     let mut line = |cells: &Vec<String>| {
         let last = cells.len() - 1;
-        let mut text = format!("{:>w$}", cells[0], w = widths[0]);
-        for (cell, w) in cells[1..last].iter().zip(&widths[1..last]) {
-            text.push_str(&format!("  {cell:<w$}"));
+        let mut text = String::new();
+        pad(&mut text, widths[0], &cells[0]);
+        text.push_str(&cells[0]);
+        for (cell, &w) in cells[1..last].iter().zip(&widths[1..last]) {
+            text.push_str("  ");
+            text.push_str(cell);
+            pad(&mut text, w, cell);
         }
         text.push_str("  ");
         text.push_str(&cells[last]);
@@ -165,6 +199,15 @@ fn print_plan(plan: &Plan, servers: &[ServerAddr]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e).context("cannot write to stdout"),
     }
+}
+
+/// The widest a dry-run column grows for alignment, in characters.
+const MAX_ALIGNED: usize = 120;
+
+/// Spaces that bring `cell` to `width` characters (none when it is wider).
+fn pad(text: &mut String, width: usize, cell: &str) {
+    let n = width.saturating_sub(cell.chars().count());
+    text.extend(std::iter::repeat_n(' ', n));
 }
 
 /// Failed and unfinished keys shown on stderr; the rest are in --summary.

@@ -188,6 +188,13 @@ impl RedisServer {
         self.port
     }
 
+    /// The process id while the server runs: for tests that freeze it
+    /// (SIGSTOP) to stand for a server that hangs without closing its
+    /// connections.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `redis://127.0.0.1:PORT` (`rediss://` for TLS), without the
     /// password.
     pub fn url(&self) -> String {

@@ -7,9 +7,12 @@
 
 use std::time::{Duration, SystemTime};
 
-/// Retry-After values above this are not waited for: the key fails instead
-/// (a warm-up window is minutes, not hours).
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The longest `Retry-After` a run honours, and the longest the origin may
+/// keep a run paused in all without answering normally in between (see
+/// [`Patience`](crate::throttle::Patience)). A warm-up window is minutes:
+/// an origin that asks for more is not going to be warmed in time, and
+/// the run stops with a reason instead of waiting.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Exponential back-off: attempt `n` (0 for the first retry) waits between
 /// half and all of `base * 2^n`, capped at `max`.

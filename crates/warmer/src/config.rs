@@ -66,8 +66,9 @@ pub struct WarmConfig {
     pub backoff: Backoff,
     /// Limit for one origin request, body included.
     pub origin_timeout: Duration,
-    /// Limit for connecting to Redis (or memcached) and for each reply;
-    /// also how long a lost connection is retried before the run gives up.
+    /// The most one batch waits for Redis (or memcached) in all:
+    /// connecting, each reply, reconnecting; so also how long a lost
+    /// connection is retried before the run gives up.
     pub redis_timeout: Duration,
     /// Values (response bodies) larger than this are not stored.
     pub max_value_size: u64,
@@ -80,7 +81,9 @@ pub struct WarmConfig {
     pub use_env_proxy: bool,
     /// Warm only the first N entries of the list.
     pub max_keys: Option<usize>,
-    /// Stop this long after the start, whatever is left.
+    /// Stop this long after the start, whatever is left: connecting must
+    /// be done by then, and writing the values fetched takes at most one
+    /// more second.
     pub deadline: Option<Duration>,
     /// When to give up on a failing origin.
     pub breaker: BreakerConfig,
@@ -169,10 +172,27 @@ impl WarmConfig {
                 Ok(())
             }
         };
+        let ttl_in_range = |ttl: Duration, what: &str| {
+            if crate::ttl::ttl_in_range(ttl) {
+                Ok(())
+            } else {
+                Err(WarmError::Setting(format!(
+                    "{what} ({}) must be above zero and at most 100 years (36500d)",
+                    hotkeys_contract::format_duration(ttl)
+                )))
+            }
+        };
         if let Some(ttl) = self.ttl {
-            positive(ttl, "the TTL")?;
+            ttl_in_range(ttl, "the TTL")?;
         }
-        positive(self.default_ttl, "the default TTL")?;
+        ttl_in_range(self.default_ttl, "the default TTL")?;
+        if let Some(routes) = &self.routes {
+            for i in 0..routes.len() {
+                if let Some(ttl) = routes.ttl(i) {
+                    ttl_in_range(ttl, &format!("the ttl of route {:?}", routes.name(i)))?;
+                }
+            }
+        }
         positive(self.origin_timeout, "the origin timeout")?;
         positive(self.redis_timeout, "the Redis timeout")?;
         if !(0.0..1.0).contains(&self.ttl_jitter) {
@@ -322,6 +342,27 @@ mod tests {
         c.rate = None;
         c.ttl = Some(Duration::ZERO);
         assert!(c.validate().is_err());
+        c.ttl = Some(crate::ttl::MAX_TTL + Duration::from_secs(1));
+        assert!(c.validate().unwrap_err().to_string().contains("100 years"));
+        c.ttl = Some(crate::ttl::MAX_TTL);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_route_ttl_beyond_a_century_names_the_route() {
+        let mut c = WarmConfig::new("http://x");
+        c.routes = Some(
+            Routes::from_toml_str(
+                "[[route]]\nname = \"ok\"\nmatch = 'a'\nttl = \"1h\"\n\
+                 [[route]]\nname = \"forever\"\nmatch = 'b'\nttl = \"99999999d\"\n",
+            )
+            .unwrap(),
+        );
+        let text = c.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("\"forever\"") && text.contains("100 years"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionInfo, IntoConnectionInfo, RedisError, Value};
+use tokio::time::Instant;
 
 use crate::redact::redact_url;
 
@@ -138,27 +139,28 @@ impl RedisNode {
         })
     }
 
-    /// The current connection, or a new one.
-    pub async fn connection(&self) -> Result<Handle, RedisError> {
+    /// The current connection, or a new one, by `deadline`: the wait
+    /// for another task's connection attempt counts too, so that tasks
+    /// queued behind a server that accepts but never answers do not each
+    /// spend a full timeout in turn.
+    pub async fn connection(&self, deadline: Instant) -> Result<Handle, RedisError> {
         if let Some(handle) = self.current() {
             return Ok(handle);
         }
         // One connect at a time: concurrent callers wait and share it.
-        let _connecting = self.connecting.lock().await;
+        let Ok(_connecting) = tokio::time::timeout_at(deadline, self.connecting.lock()).await
+        else {
+            return Err(timed_out("timed out waiting for a connection"));
+        };
         if let Some(handle) = self.current() {
             return Ok(handle);
         }
         let connect = self
             .client
             .get_multiplexed_async_connection_with_config(&self.config);
-        let conn = match tokio::time::timeout(self.timeout, connect).await {
+        let conn = match tokio::time::timeout_at(deadline, connect).await {
             Ok(result) => result?,
-            Err(_) => {
-                return Err(RedisError::from(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "timed out connecting",
-                )));
-            }
+            Err(_) => return Err(timed_out("timed out connecting")),
         };
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, conn.clone()));
@@ -176,16 +178,18 @@ impl RedisNode {
 
     /// Sends `pipe` and returns one value per (not ignored) command; a
     /// command's error is a `Value::ServerError` in its place. A transport
-    /// failure discards the connection.
-    pub async fn pipeline(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, RedisError> {
-        let mut handle = self.connection().await?;
+    /// failure discards the connection. Connecting (if needed) and the
+    /// reply together end by `deadline`.
+    pub async fn pipeline_by(
+        &self,
+        pipe: &redis::Pipeline,
+        deadline: Instant,
+    ) -> Result<Vec<Value>, RedisError> {
+        let mut handle = self.connection(deadline).await?;
         let sent = pipe.query_async::<Vec<Value>>(&mut handle.conn);
-        let result = match tokio::time::timeout(self.timeout, sent).await {
+        let result = match tokio::time::timeout_at(deadline, sent).await {
             Ok(result) => result,
-            Err(_) => Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "timed out waiting for a reply",
-            ))),
+            Err(_) => Err(timed_out("timed out waiting for a reply")),
         };
         if let Err(e) = &result
             && is_transport(e)
@@ -195,17 +199,39 @@ impl RedisNode {
         result
     }
 
-    /// Sends one command.
-    pub async fn command(&self, cmd: &redis::Cmd) -> Result<Value, RedisError> {
+    /// [`RedisNode::pipeline_by`] within the node's timeout from now.
+    pub async fn pipeline(&self, pipe: &redis::Pipeline) -> Result<Vec<Value>, RedisError> {
+        self.pipeline_by(pipe, Instant::now() + self.timeout).await
+    }
+
+    /// Sends one command, by `deadline`.
+    pub async fn command_by(
+        &self,
+        cmd: &redis::Cmd,
+        deadline: Instant,
+    ) -> Result<Value, RedisError> {
         let mut pipe = redis::pipe();
         pipe.add_command(cmd.clone());
-        let mut values = self.pipeline(&pipe).await?;
+        let mut values = self.pipeline_by(&pipe, deadline).await?;
         match values.pop() {
             Some(Value::ServerError(e)) => Err(e.into()),
             Some(v) => Ok(v),
             None => Err(RedisError::from(std::io::Error::other("empty reply"))),
         }
     }
+
+    /// Sends one command, within the node's timeout from now.
+    pub async fn command(&self, cmd: &redis::Cmd) -> Result<Value, RedisError> {
+        self.command_by(cmd, Instant::now() + self.timeout).await
+    }
+}
+
+/// A timeout, as a transport failure (worth a reconnect and a retry).
+fn timed_out(what: &str) -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        what.to_owned(),
+    ))
 }
 
 #[cfg(test)]

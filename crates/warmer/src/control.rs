@@ -12,7 +12,8 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// Ctrl-C, or the caller's [`Control::stop`].
+    /// Ctrl-C (or SIGTERM, SIGHUP, on the command line), or the caller's
+    /// [`Control::stop`].
     Interrupted,
     /// The `deadline` passed.
     Deadline,
@@ -22,6 +23,10 @@ pub enum StopReason {
     RedisLost,
     /// A memcached server stayed unreachable for longer than the timeout.
     MemcachedLost,
+    /// The origin asked, with `Retry-After`, for a longer pause than a run
+    /// waits ([`MAX_RETRY_AFTER`](crate::backoff::MAX_RETRY_AFTER)), or for
+    /// pauses adding up to more than that without answering normally.
+    RateLimited,
 }
 
 impl StopReason {
@@ -29,7 +34,10 @@ impl StopReason {
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
-            StopReason::CircuitBreaker | StopReason::RedisLost | StopReason::MemcachedLost
+            StopReason::CircuitBreaker
+                | StopReason::RedisLost
+                | StopReason::MemcachedLost
+                | StopReason::RateLimited
         )
     }
 }

@@ -53,6 +53,15 @@ pub enum WarmError {
         /// What went wrong.
         reason: String,
     },
+    /// The deadline passed while connecting to the cache or the origin
+    /// Redis (a server that accepts connections but does not answer).
+    #[error("{what} did not answer before the deadline ({deadline}); nothing was warmed")]
+    NoAnswerByDeadline {
+        /// What was being connected to, URLs redacted.
+        what: String,
+        /// The deadline, as given.
+        deadline: String,
+    },
     /// The HTTP client could not be built (bad header, TLS setup).
     #[error("cannot set up the HTTP client: {0}")]
     HttpClient(String),

@@ -62,6 +62,10 @@ pub fn join(base: &Url, path: &[u8]) -> Result<Url, Refusal> {
     if !url.path().starts_with(base.path().trim_end_matches('/')) {
         return Err(Refusal::DotSegment);
     }
+    // Checked on the final text, percent-encoding and origin included.
+    if url.as_str().len() > crate::plan::MAX_URL_BYTES {
+        return Err(Refusal::UrlTooLong);
+    }
     Ok(url)
 }
 

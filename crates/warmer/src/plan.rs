@@ -19,7 +19,19 @@ use crate::origin_url::{base_url, join};
 use crate::path::check_origin_path;
 use crate::redact::redact_url;
 use crate::target::memcached::valid_key;
-use crate::ttl::TtlRule;
+use crate::ttl::{TtlRule, ttl_in_range};
+
+/// The longest key warmed. Redis takes keys up to 512 MB, but a key this
+/// long in an access log is junk or an attack (a request line that fills
+/// the log's line limit), and it would cost the cache memory for nothing.
+/// With an HTTP origin the URL limit, [`MAX_URL_BYTES`], is met first.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
+
+/// The longest URL fetched from an HTTP origin: the HTTP client (the
+/// `http` crate's `Uri`, under reqwest) refuses longer ones before
+/// sending anything, so an entry that needs one is refused in the plan
+/// instead of failing as a connection error at run time.
+pub const MAX_URL_BYTES: usize = 65_534;
 
 // A refusal is what the plan holds for a refused entry, and callers name
 // it `plan::Refusal`; it lives lower down because the path checks make it too.
@@ -220,6 +232,9 @@ impl Planner<'_> {
         if key.is_empty() {
             return refuse(key, Refusal::EmptyKey);
         }
+        if key.len() > MAX_KEY_BYTES {
+            return refuse(key, Refusal::KeyTooLong);
+        }
         let source = match (&self.base, self.kind) {
             (Some(base), OriginKind::Http) => {
                 let path = target.as_deref().unwrap_or(&key);
@@ -235,6 +250,11 @@ impl Planner<'_> {
         };
         if self.memcached && !valid_key(&key) {
             return refuse(key, Refusal::MemcachedKey);
+        }
+        // Routes' TTLs were checked with the configuration; a bad one here
+        // is the entry's own, and matters only when no --ttl overrides it.
+        if self.config.ttl.is_none() && entry_ttl.is_some_and(|t| !ttl_in_range(t)) {
+            return refuse(key, Refusal::BadTtl);
         }
         let ttl = TtlRule::choose(
             self.config.ttl,
@@ -316,6 +336,31 @@ mod tests {
         config.ttl = Some(Duration::from_secs(5));
         let plan = Plan::build(&config, [e]).unwrap();
         assert_eq!(ttl(&plan, 0), TtlRule::Configured(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn entry_ttls_of_zero_or_beyond_a_century_are_refused_unless_overridden() {
+        let mut config = WarmConfig::new("http://o");
+        let with_ttl = |rank, key: &str, ttl| {
+            let mut e = entry(rank, key);
+            e.ttl = Some(ttl);
+            e
+        };
+        let century = crate::ttl::MAX_TTL.as_secs();
+        let entries = || {
+            [
+                with_ttl(1, "/zero", 0),
+                with_ttl(2, "/century", century),
+                with_ttl(3, "/beyond", century + 1),
+            ]
+        };
+        let plan = Plan::build(&config, entries()).unwrap();
+        let e = &plan.entries;
+        assert_eq!(e[0].action, Action::Refuse(Refusal::BadTtl));
+        assert!(matches!(e[1].action, Action::Fetch { .. }));
+        assert_eq!(e[2].action, Action::Refuse(Refusal::BadTtl));
+        config.ttl = Some(Duration::from_secs(60));
+        assert_eq!(Plan::build(&config, entries()).unwrap().fetch_count(), 3);
     }
 
     #[test]
@@ -416,6 +461,46 @@ mod tests {
         assert!(
             plan.describe_source(&e[0])
                 .starts_with("refused: key not valid for memcached")
+        );
+    }
+
+    #[test]
+    fn keys_and_urls_beyond_the_limits_are_refused_exactly_at_them() {
+        let base = "http://127.0.0.1:8080";
+        let config = WarmConfig::new(base);
+        let path = |len: usize| format!("/{}", "p".repeat(len - 1));
+        // The URL limit: the origin's text and the path together.
+        let fits = path(MAX_URL_BYTES - base.len());
+        let over = path(MAX_URL_BYTES - base.len() + 1);
+        let key_limit = path(MAX_KEY_BYTES);
+        let plan = Plan::build(
+            &config,
+            [entry(1, &fits), entry(2, &over), entry(3, &key_limit)],
+        )
+        .unwrap();
+        assert_eq!(url_of(&plan.entries[0]).len(), MAX_URL_BYTES);
+        assert_eq!(plan.entries[1].action, Action::Refuse(Refusal::UrlTooLong));
+        assert_eq!(plan.entries[2].action, Action::Refuse(Refusal::UrlTooLong));
+        // Percent-encoding counts: 3 bytes in the URL for 1 in the key.
+        let encoded = format!("{}\u{e9}", path(MAX_URL_BYTES - base.len() - 5));
+        let plan = Plan::build(&config, [entry(1, &encoded)]).unwrap();
+        assert_eq!(plan.entries[0].action, Action::Refuse(Refusal::UrlTooLong));
+
+        // A Redis origin has no URL; the key limit is what applies.
+        let config = WarmConfig::new("redis://replica:6379");
+        let plan = Plan::build(
+            &config,
+            [
+                entry(1, &"k".repeat(MAX_KEY_BYTES)),
+                entry(2, &"k".repeat(MAX_KEY_BYTES + 1)),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(plan.entries[0].action, Action::Fetch { .. }));
+        assert_eq!(plan.entries[1].action, Action::Refuse(Refusal::KeyTooLong));
+        assert!(
+            plan.describe_source(&plan.entries[1])
+                .starts_with("refused: key too long")
         );
     }
 

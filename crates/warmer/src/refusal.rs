@@ -29,6 +29,14 @@ pub enum Refusal {
     /// has a space or a control character, which its text protocol cannot
     /// carry.
     MemcachedKey,
+    /// The key is longer than [`MAX_KEY_BYTES`](crate::plan::MAX_KEY_BYTES).
+    KeyTooLong,
+    /// The URL to fetch is longer than
+    /// [`MAX_URL_BYTES`](crate::plan::MAX_URL_BYTES), which the HTTP
+    /// client cannot send.
+    UrlTooLong,
+    /// The entry's TTL is 0 or longer than [`MAX_TTL`](crate::ttl::MAX_TTL).
+    BadTtl,
 }
 
 impl Refusal {
@@ -45,6 +53,9 @@ impl Refusal {
             Refusal::EmptyKey => "refused_empty_key",
             Refusal::BadKey => "refused_bad_key",
             Refusal::MemcachedKey => "refused_memcached_key",
+            Refusal::KeyTooLong => "refused_key_too_long",
+            Refusal::UrlTooLong => "refused_url_too_long",
+            Refusal::BadTtl => "refused_bad_ttl",
         }
     }
 
@@ -66,6 +77,15 @@ impl Refusal {
             Refusal::BadKey => "the entry's key_base64 does not decode",
             Refusal::MemcachedKey => {
                 "key not valid for memcached: it takes 1 to 250 bytes, without spaces or control characters"
+            }
+            Refusal::KeyTooLong => {
+                "key too long: hotkeys warms keys of at most 64 KiB (65,536 bytes)"
+            }
+            Refusal::UrlTooLong => {
+                "origin URL too long: the HTTP client sends URLs of at most 65,534 bytes"
+            }
+            Refusal::BadTtl => {
+                "the entry's ttl is 0 or over 100 years; give 1 second to 100 years (36500d), or --ttl"
             }
         }
     }

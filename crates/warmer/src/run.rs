@@ -16,9 +16,12 @@
 //!
 //! Stopping (Ctrl-C, deadline, breaker, cache lost) ends stage 1 and
 //! abandons the requests of stage 2; whatever stage 3 has received is
-//! still written. A value is only ever written whole: a response body is
-//! stored once it has been read completely, and one `SET` (or `add`) is
-//! atomic.
+//! still written. The deadline also bounds the rest: connecting before it,
+//! and writing after it for at most [`DEADLINE_GRACE`], so that a cache
+//! that hangs cannot hold a run past its warm-up window.
+//!
+//! A value is only ever written whole: a response body is stored once it
+//! has been read completely, and one `SET` (or `add`) is atomic.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -39,10 +42,15 @@ use crate::pacer::Pacer;
 use crate::plan::{Action, Plan, Source};
 use crate::summary::{Summary, Tally};
 use crate::target::{Target, Write, Written};
-use crate::throttle::{Permit, Signal, Throttle};
+use crate::throttle::{Heeded, OutOfPatience, Patience, Permit, Signal, Throttle};
 
 /// Write pipelines in flight at once.
 const WRITES_IN_FLIGHT: usize = 8;
+
+/// How long after the deadline the values already fetched may still take
+/// to be written. A healthy cache needs milliseconds; writes still waiting
+/// then (on a cache that hangs) are abandoned and their keys unfinished.
+const DEADLINE_GRACE: Duration = Duration::from_secs(1);
 
 /// A fetched value on its way to the cache.
 #[derive(Debug)]
@@ -67,6 +75,7 @@ struct Run {
     pacer: Option<Pacer>,
     tally: Mutex<Tally>,
     breaker: Mutex<Breaker>,
+    patience: Mutex<Patience>,
     stop_detail: Mutex<Option<String>>,
 }
 
@@ -81,17 +90,33 @@ pub async fn warm(
 ) -> Result<Summary, WarmError> {
     config.validate()?;
     let started = Instant::now();
+    let deadline = config.deadline.map(|limit| started + limit);
     let tally = Tally::new(&plan, control);
-    let target = Target::connect(config).await?;
+    let target = by_deadline(
+        deadline,
+        config,
+        || format!("{} at {}", target_kind(config), config.target_display()),
+        Target::connect(config),
+    )
+    .await?;
     let origin = match plan.kind {
         OriginKind::Http => Origin::Http(HttpOrigin::new(config)?),
-        OriginKind::Redis => Origin::Redis(Box::new(RedisOrigin::connect(config).await?)),
+        OriginKind::Redis => Origin::Redis(Box::new(
+            by_deadline(
+                deadline,
+                config,
+                || format!("the origin Redis at {}", plan.origin),
+                RedisOrigin::connect(config),
+            )
+            .await?,
+        )),
     };
     let run = Arc::new(Run {
         config: config.clone(),
         throttle: Throttle::new(config.concurrency),
         pacer: Pacer::new(config.rate),
         breaker: Mutex::new(Breaker::new(config.breaker)),
+        patience: Mutex::new(Patience::new()),
         tally: Mutex::new(tally),
         stop_detail: Mutex::new(None),
         plan,
@@ -99,34 +124,60 @@ pub async fn warm(
         target,
         origin,
     });
-    let deadline = config.deadline.map(|limit| {
+    let timer = deadline.map(|at| {
         let control = control.clone();
         tokio::spawn(async move {
-            tokio::time::sleep_until(started + limit).await;
+            tokio::time::sleep_until(at).await;
             control.stop(StopReason::Deadline);
         })
     });
 
     let (values, inbox) = mpsc::channel::<Vec<Ready>>(config.concurrency.max(4) * 2);
     let writer = tokio::spawn(write_all(Arc::clone(&run), inbox));
-    produce(&run, values).await;
-    // A writer that panicked has already lost its keys; they show as unfinished.
-    let _ = writer.await;
-    if let Some(task) = deadline {
+    let writer_abort = writer.abort_handle();
+    let work = async {
+        produce(&run, values).await;
+        // A writer that panicked has already lost its keys; they show as unfinished.
+        let _ = writer.await;
+    };
+    let abandoned = match deadline {
+        Some(at) => tokio::time::timeout_at(at + DEADLINE_GRACE, work)
+            .await
+            .is_err(),
+        None => {
+            work.await;
+            false
+        }
+    };
+    if abandoned {
+        // Dropping `work` abandoned the fetches; the writes go with the writer.
+        writer_abort.abort();
+    }
+    if let Some(task) = timer {
         task.abort();
     }
 
     let stopped = run.control.stop_reason();
+    let deadline_text = hotkeys_contract::format_duration(config.deadline.unwrap_or_default());
+    let abandoned_text = format!(
+        "writes still waiting for {} {} after the deadline were abandoned",
+        run.target.kind(),
+        hotkeys_contract::format_duration(DEADLINE_GRACE)
+    );
     let detail = lock(&run.stop_detail).clone().or_else(|| {
         stopped.map(|reason| match reason {
             StopReason::Interrupted => {
                 "interrupted: fetching stopped, values already fetched were written".to_owned()
+            }
+            StopReason::Deadline if abandoned => {
+                format!("the deadline ({deadline_text}) passed: fetching stopped; {abandoned_text}")
             }
             StopReason::Deadline => format!(
                 "the deadline ({}) passed: fetching stopped, values already fetched were written",
                 hotkeys_contract::format_duration(config.deadline.unwrap_or_default())
             ),
             StopReason::CircuitBreaker => "the origin failed too often".to_owned(),
+            StopReason::RateLimited => "the origin kept asking to wait (Retry-After)".to_owned(),
             StopReason::RedisLost | StopReason::MemcachedLost => format!(
                 "{} at {} became unreachable",
                 run.target.kind(),
@@ -134,6 +185,13 @@ pub async fn warm(
             ),
         })
     });
+    // Another stop came first, and then its writes outlived the deadline too.
+    let detail = match detail {
+        Some(text) if abandoned && stopped != Some(StopReason::Deadline) => {
+            Some(format!("{text}; {abandoned_text}"))
+        }
+        other => other,
+    };
     let summary = lock(&run.tally).finish(
         &run.plan,
         started.elapsed(),
@@ -142,6 +200,36 @@ pub async fn warm(
         run.target.display().to_owned(),
     );
     Ok(summary)
+}
+
+/// Runs `connect` until `deadline`, if there is one; `what` names what
+/// is connected to, for the error when the deadline comes first.
+async fn by_deadline<T>(
+    deadline: Option<Instant>,
+    config: &WarmConfig,
+    what: impl FnOnce() -> String,
+    connect: impl Future<Output = Result<T, WarmError>>,
+) -> Result<T, WarmError> {
+    let Some(at) = deadline else {
+        return connect.await;
+    };
+    tokio::time::timeout_at(at, connect)
+        .await
+        .unwrap_or_else(|_| {
+            Err(WarmError::NoAnswerByDeadline {
+                what: what(),
+                deadline: hotkeys_contract::format_duration(config.deadline.unwrap_or_default()),
+            })
+        })
+}
+
+/// `Redis` or `memcached`, before the target exists.
+fn target_kind(config: &WarmConfig) -> &'static str {
+    if config.memcached.is_empty() {
+        "Redis"
+    } else {
+        "memcached"
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -240,9 +328,43 @@ async fn start_request(run: &Run, keys: u32) -> Option<Permit> {
     Some(permit)
 }
 
-/// What the throttle learns from an error, with pauses capped.
-fn signal_of(error: &FetchError) -> Signal {
-    match error.signal() {
+/// Ends a request in the throttle (pauses capped) and tells the run's
+/// patience what the origin said: a pause is counted, and one the run
+/// will not wait for stops it.
+fn finish_request(run: &Run, permit: Permit, signal: Signal) {
+    permit.finish(capped(signal));
+    let heeded = lock(&run.patience).heed(signal, Instant::now());
+    match heeded {
+        Ok(Heeded::Nothing) => {}
+        Ok(Heeded::Paused(added)) => lock(&run.tally).paused(true, added),
+        Ok(Heeded::Extended(added)) => lock(&run.tally).paused(false, added),
+        Err(out) => {
+            let limit = hotkeys_contract::format_duration(MAX_RETRY_AFTER);
+            let why = match out {
+                OutOfPatience::TooLong(wait) => format!(
+                    "the origin asked to wait {} before the next request (Retry-After), longer than the {limit} hotkeys waits",
+                    hotkeys_contract::format_duration(wait)
+                ),
+                OutOfPatience::TooMany(total) => format!(
+                    "the origin kept asking to wait (Retry-After), {} in all without answering normally, more than the {limit} hotkeys waits",
+                    hotkeys_contract::format_duration(total)
+                ),
+            };
+            let mut detail = lock(&run.stop_detail);
+            if detail.is_none() && run.control.stop_reason().is_none() {
+                *detail = Some(format!(
+                    "{why}: it is rate-limiting this run; try again later, or with a lower --rate"
+                ));
+            }
+            drop(detail);
+            run.control.stop(StopReason::RateLimited);
+        }
+    }
+}
+
+/// `signal` with its pause cut to what a run waits at most.
+fn capped(signal: Signal) -> Signal {
+    match signal {
         Signal::Overloaded { pause } => Signal::Overloaded {
             pause: pause.map(|p| p.min(MAX_RETRY_AFTER)),
         },
@@ -321,10 +443,11 @@ async fn fetch_http(run: Arc<Run>, index: usize, first: Permit, values: mpsc::Se
             _ = run.control.stopped() => return,
         };
         lock(&run.tally).request(started.elapsed(), attempt > 0);
-        permit.finish(match &result {
+        let signal = match &result {
             Ok(_) => Signal::Healthy,
-            Err(e) => signal_of(e),
-        });
+            Err(e) => e.signal(),
+        };
+        finish_request(&run, permit, signal);
         judge(&run, result.as_ref().err());
         let error = match result {
             Ok(value) => break Ok(value),
@@ -384,10 +507,11 @@ async fn fetch_redis(
             _ = run.control.stopped() => return,
         };
         lock(&run.tally).request(started.elapsed(), attempt > 0);
-        permit.finish(match &result {
+        let signal = match &result {
             Ok(_) => Signal::Healthy,
-            Err(e) => signal_of(e),
-        });
+            Err(e) => e.signal(),
+        };
+        finish_request(&run, permit, signal);
         match &result {
             Ok(per_key) => {
                 for fetched in per_key {

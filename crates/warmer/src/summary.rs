@@ -45,6 +45,11 @@ pub struct Summary {
     pub origin_requests: u64,
     /// Retries among them.
     pub retries: u64,
+    /// Times the origin paused the run with `Retry-After` (no request
+    /// started until the pause was over).
+    pub origin_pauses: u64,
+    /// Time spent in those pauses, in milliseconds.
+    pub origin_paused_ms: u64,
     /// Origin response times over all requests.
     pub origin_latency_ms: Option<Latency>,
     /// Why the run stopped early, if it did.
@@ -160,6 +165,8 @@ pub(crate) struct Tally {
     latency_us: Histogram<u64>,
     origin_requests: u64,
     retries: u64,
+    origin_pauses: u64,
+    origin_paused: Duration,
     dry_run: bool,
 }
 
@@ -179,6 +186,8 @@ impl Tally {
             latency_us: Histogram::new(3).expect("3 significant figures is a valid precision"),
             origin_requests: 0,
             retries: 0,
+            origin_pauses: 0,
+            origin_paused: Duration::ZERO,
             dry_run: false,
         };
         for (i, entry) in plan.entries.iter().enumerate() {
@@ -233,6 +242,13 @@ impl Tally {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         // Auto-resizing histogram: recording cannot fail for u64 values.
         let _ = self.latency_us.record(us);
+    }
+
+    /// The origin paused the run (`Retry-After`): a new pause when `new`,
+    /// else the one running was extended; `added` is the time it adds.
+    pub(crate) fn paused(&mut self, new: bool, added: Duration) {
+        self.origin_pauses += u64::from(new);
+        self.origin_paused += added;
     }
 
     /// The final report.
@@ -290,6 +306,8 @@ impl Tally {
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             origin_requests: self.origin_requests,
             retries: self.retries,
+            origin_pauses: self.origin_pauses,
+            origin_paused_ms: u64::try_from(self.origin_paused.as_millis()).unwrap_or(u64::MAX),
             origin_latency_ms,
             stopped,
             stop_detail,

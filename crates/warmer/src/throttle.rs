@@ -7,12 +7,21 @@
 //! about one request per round trip, back up to the ceiling: additive
 //! increase, multiplicative decrease, the scheme TCP uses for the same
 //! problem.
+//!
+//! [`Patience`] bounds those pauses: one `Retry-After` longer than
+//! [`MAX_RETRY_AFTER`], or pauses adding up to more than that with no
+//! normal answer in between, stop the run. Without it an origin answering
+//! `429 Retry-After: 3600` held a run for many minutes: each wave of
+//! requests waited out a pause, and the circuit breaker's window filled
+//! only a few keys per wave once the in-flight limit had been halved.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::backoff::MAX_RETRY_AFTER;
 
 /// Several requests that fail in the same burst are one overload signal:
 /// the limit is halved at most once per this interval.
@@ -143,6 +152,91 @@ impl Throttle {
     }
 }
 
+/// How long the origin has kept a run paused (`Retry-After`) since it last
+/// answered normally, against a limit.
+#[derive(Debug)]
+pub struct Patience {
+    limit: Duration,
+    /// Pause time since the last normal answer.
+    spent: Duration,
+    /// The end of the current pause.
+    until: Option<Instant>,
+}
+
+/// What a [`Patience`] made of one request's [`Signal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heeded {
+    /// No pause, or one within a pause already running.
+    Nothing,
+    /// A pause begins, this long.
+    Paused(Duration),
+    /// The pause already running lasts this much longer.
+    Extended(Duration),
+}
+
+/// The origin asks for more waiting than a run gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfPatience {
+    /// One `Retry-After` longer than the limit.
+    TooLong(Duration),
+    /// Pauses in a row, with no normal answer in between, adding up to
+    /// more than the limit.
+    TooMany(Duration),
+}
+
+impl Patience {
+    /// Patience for pauses up to [`MAX_RETRY_AFTER`], one or in all.
+    pub fn new() -> Patience {
+        Patience::with_limit(MAX_RETRY_AFTER)
+    }
+
+    /// Patience for pauses up to `limit`, one or in all.
+    pub fn with_limit(limit: Duration) -> Patience {
+        Patience {
+            limit,
+            spent: Duration::ZERO,
+            until: None,
+        }
+    }
+
+    /// Takes in what one finished request said, at `now`.
+    pub fn heed(&mut self, signal: Signal, now: Instant) -> Result<Heeded, OutOfPatience> {
+        match signal {
+            Signal::Healthy => {
+                self.spent = Duration::ZERO;
+                Ok(Heeded::Nothing)
+            }
+            Signal::Overloaded { pause: Some(pause) } => {
+                if pause > self.limit {
+                    return Err(OutOfPatience::TooLong(pause));
+                }
+                let end = now + pause;
+                let running = self.until.filter(|&until| until > now);
+                let added = end.saturating_duration_since(running.unwrap_or(now));
+                if added.is_zero() {
+                    return Ok(Heeded::Nothing);
+                }
+                self.until = Some(end);
+                self.spent += added;
+                if self.spent > self.limit {
+                    return Err(OutOfPatience::TooMany(self.spent));
+                }
+                Ok(match running {
+                    Some(_) => Heeded::Extended(added),
+                    None => Heeded::Paused(added),
+                })
+            }
+            Signal::Overloaded { pause: None } | Signal::Neutral => Ok(Heeded::Nothing),
+        }
+    }
+}
+
+impl Default for Patience {
+    fn default() -> Patience {
+        Patience::new()
+    }
+}
+
 impl Permit {
     /// Ends the request, telling the throttle how it went.
     pub fn finish(mut self, signal: Signal) {
@@ -211,6 +305,52 @@ mod tests {
         });
         let _p = t.acquire().await;
         assert_eq!(Instant::now() - t0, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn patience_ends_at_one_long_pause_or_at_many_without_an_answer() {
+        let secs = Duration::from_secs;
+        let pause = |s| Signal::Overloaded {
+            pause: Some(secs(s)),
+        };
+        let t0 = Instant::now();
+        let mut p = Patience::with_limit(secs(30));
+        assert_eq!(
+            p.heed(pause(3600), t0),
+            Err(OutOfPatience::TooLong(secs(3600)))
+        );
+
+        let mut p = Patience::with_limit(secs(30));
+        assert_eq!(p.heed(pause(10), t0), Ok(Heeded::Paused(secs(10))));
+        // The same pause reported by the other requests of the wave.
+        assert_eq!(p.heed(pause(10), t0), Ok(Heeded::Nothing));
+        assert_eq!(
+            p.heed(pause(10), t0 + secs(2)),
+            Ok(Heeded::Extended(secs(2)))
+        );
+        assert_eq!(
+            p.heed(pause(10), t0 + secs(12)),
+            Ok(Heeded::Paused(secs(10)))
+        );
+        // 22 s so far; 10 more make 32, over the 30 allowed.
+        assert_eq!(
+            p.heed(pause(10), t0 + secs(22)),
+            Err(OutOfPatience::TooMany(secs(32)))
+        );
+
+        // A normal answer starts the count again; errors without a pause
+        // neither count nor reset it.
+        let mut p = Patience::with_limit(secs(30));
+        assert!(p.heed(pause(20), t0).is_ok());
+        assert!(
+            p.heed(Signal::Overloaded { pause: None }, t0 + secs(20))
+                .is_ok()
+        );
+        assert!(p.heed(Signal::Healthy, t0 + secs(20)).is_ok());
+        assert_eq!(
+            p.heed(pause(20), t0 + secs(21)),
+            Ok(Heeded::Paused(secs(20)))
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,20 @@
 
 use std::time::Duration;
 
+/// The longest TTL written: 100 years (36,500 days). Redis itself takes
+/// up to about 292 million years (`PX` in milliseconds, as a 64-bit
+/// expiry time), but a TTL beyond a century is a typo or a unit mistake
+/// (`99999999999999d`), and refusing it when the list is read or the
+/// option parsed beats a write error per key. A TTL of 0 is refused too:
+/// Redis would not take it, and rounding it up to 1 ms would store a
+/// value that is gone at once while counting it as warmed.
+pub const MAX_TTL: Duration = Duration::from_secs(36_500 * 24 * 3600);
+
+/// True for a TTL hotkeys writes: above zero, at most [`MAX_TTL`].
+pub fn ttl_in_range(ttl: Duration) -> bool {
+    !ttl.is_zero() && ttl <= MAX_TTL
+}
+
 /// How a key's TTL is chosen, decided when the plan is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TtlRule {

@@ -23,7 +23,10 @@
 //!
 //! Outages are ridden out as for Redis: a transport failure drops the
 //! connection and the server's pipeline is sent again with back-off, for
-//! up to the timeout; after that the target is lost and the run stops.
+//! up to the timeout from the start of the batch; after that the target
+//! is lost, which also ends the waits of every other batch, and the run
+//! stops. (Each step of sending a pipeline has the whole timeout, so that
+//! a large batch on a slow link is not mistaken for a hung server.)
 //! Sending `add` again is safe (a value that did get stored answers
 //! `NOT_STORED`, and the key is counted as present); so is `set`.
 
@@ -85,7 +88,8 @@ pub struct MemcachedTarget {
     servers: Vec<Server>,
     continuum: Continuum,
     timeout: Duration,
-    lost: AtomicBool,
+    /// True once a server stayed unreachable for the whole timeout.
+    lost: watch::Sender<bool>,
     /// False while requests fail at the transport level.
     reachable: watch::Sender<bool>,
     display: String,
@@ -120,7 +124,7 @@ impl MemcachedTarget {
                 })
                 .collect(),
             timeout: config.redis_timeout,
-            lost: AtomicBool::new(false),
+            lost: watch::Sender::new(false),
             reachable: watch::Sender::new(true),
             display,
         };
@@ -161,7 +165,23 @@ impl MemcachedTarget {
 
     /// True once a server stayed unreachable for longer than the timeout.
     pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
+        *self.lost.borrow()
+    }
+
+    /// Resolves once the target is lost.
+    async fn until_lost(&self) {
+        let mut rx = self.lost.subscribe();
+        if rx.wait_for(|lost| *lost).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Every pending key fails: the target is lost.
+    fn fail_lost(&self, pending: &[usize], results: &mut [Option<Result<Vec<u8>, String>>]) {
+        let reason = format!("memcached ({}) is unreachable", self.display);
+        for &i in pending {
+            results[i] = Some(Err(reason.clone()));
+        }
     }
 
     /// Resolves while every server is reachable; during an outage, once a
@@ -285,15 +305,12 @@ impl MemcachedTarget {
                 results[i] = Some(Err("key not valid for memcached".into()));
             }
         }
-        let mut failing_since: Option<Instant> = None;
+        let started = Instant::now();
         let mut attempt = 0u32;
         let mut last_failure = String::new();
         while !pending.is_empty() {
             if self.is_lost() {
-                let reason = format!("memcached ({}) is unreachable", self.display);
-                for &i in &pending {
-                    results[i] = Some(Err(reason.clone()));
-                }
+                self.fail_lost(&pending, &mut results);
                 break;
             }
             let mut groups: Vec<Vec<usize>> = vec![Vec::new(); self.servers.len()];
@@ -315,7 +332,13 @@ impl MemcachedTarget {
                         (s, indices, result)
                     }
                 });
-            let outcomes = futures_util::future::join_all(sends).await;
+            let outcomes = tokio::select! {
+                outcomes = futures_util::future::join_all(sends) => outcomes,
+                () = self.until_lost() => {
+                    self.fail_lost(&pending, &mut results);
+                    break;
+                }
+            };
             let mut next = Vec::new();
             for (s, indices, result) in outcomes {
                 match result {
@@ -335,22 +358,27 @@ impl MemcachedTarget {
             if pending.is_empty() {
                 break;
             }
-            let since = *failing_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= self.timeout {
-                self.lost.store(true, Ordering::Relaxed);
+            // As for Redis: quick after a restart, gentle while it lasts.
+            let delay = Duration::from_millis(50 << attempt.min(4)).min(Duration::from_secs(1));
+            if started.elapsed() + delay >= self.timeout {
+                self.lost.send_replace(true);
                 let reason = format!(
                     "memcached failed for {:.1}s: {last_failure}",
-                    since.elapsed().as_secs_f64()
+                    started.elapsed().as_secs_f64()
                 );
                 for &i in &pending {
                     results[i] = Some(Err(reason.clone()));
                 }
                 break;
             }
-            // As for Redis: quick after a restart, gentle while it lasts.
-            let delay = Duration::from_millis(50 << attempt.min(4)).min(Duration::from_secs(1));
             attempt += 1;
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.until_lost() => {
+                    self.fail_lost(&pending, &mut results);
+                    break;
+                }
+            }
         }
         results
             .into_iter()

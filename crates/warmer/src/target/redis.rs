@@ -16,12 +16,19 @@
 //!   considered lost and every later request fails at once, so that the
 //!   run stops rather than fetch values it cannot store.
 //!
+//! The Redis timeout is one budget per batch, not per wait: connecting,
+//! waiting for another task's connection attempt, each reply, the pauses
+//! between retries and slot map refreshes all end by the batch's start
+//! plus the timeout. A server that accepts connections but never answers
+//! (hung, or stopped with SIGSTOP) therefore costs one timeout, and the
+//! first batch to give up marks the target lost, which ends the waits of
+//! every other batch at once.
+//!
 //! Retrying a write is safe: `SET … NX` that already succeeded answers
 //! nil the second time (the key is then counted as present), and a plain
 //! `SET` rewrites the same value.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -45,7 +52,8 @@ const MAX_REDIRECTS: u32 = 5;
 pub struct RedisTarget {
     topology: Topology,
     timeout: Duration,
-    lost: AtomicBool,
+    /// True once Redis stayed unreachable for the whole timeout.
+    lost: watch::Sender<bool>,
     /// False while requests fail at the transport level.
     reachable: watch::Sender<bool>,
     secrets: Secrets,
@@ -85,6 +93,8 @@ impl RedisTarget {
     pub async fn connect(config: &WarmConfig) -> Result<RedisTarget, WarmError> {
         let secrets = config.secrets();
         let password = config.redis_password.as_deref();
+        // Connecting and checking share one timeout, as a batch does.
+        let deadline = Instant::now() + config.redis_timeout;
         let display = config
             .redis
             .iter()
@@ -110,7 +120,7 @@ impl RedisTarget {
                 slots: RwLock::new(vec![None; SLOTS]),
             };
             cluster
-                .refresh(config.redis_timeout)
+                .refresh(config.redis_timeout, deadline)
                 .await
                 .map_err(|reason| WarmError::Redis {
                     url: display.clone(),
@@ -134,7 +144,7 @@ impl RedisTarget {
             Topology::Cluster(Box::new(cluster))
         } else {
             let node = seeds.remove(0);
-            check_standalone(&node)
+            check_standalone(&node, deadline)
                 .await
                 .map_err(|reason| fail(&config.redis[0], reason))?;
             Topology::Standalone(node)
@@ -142,7 +152,7 @@ impl RedisTarget {
         Ok(RedisTarget {
             topology,
             timeout: config.redis_timeout,
-            lost: AtomicBool::new(false),
+            lost: watch::Sender::new(false),
             reachable: watch::Sender::new(true),
             secrets,
             display,
@@ -156,7 +166,23 @@ impl RedisTarget {
 
     /// True once Redis stayed unreachable for longer than the timeout.
     pub fn is_lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
+        *self.lost.borrow()
+    }
+
+    /// Resolves once Redis is lost.
+    async fn until_lost(&self) {
+        let mut rx = self.lost.subscribe();
+        if rx.wait_for(|lost| *lost).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Every pending key fails: Redis is lost.
+    fn fail_lost(&self, pending: &[usize], results: &mut [Option<Result<Value, String>>]) {
+        let reason = format!("Redis at {} is unreachable", self.display);
+        for &i in pending {
+            results[i] = Some(Err(reason.clone()));
+        }
     }
 
     /// Resolves while Redis is reachable (at once, normally); during an
@@ -229,9 +255,10 @@ impl RedisTarget {
     }
 
     /// Runs one command per key, routed to the node serving each key,
-    /// following redirects and riding out short outages. `build(i, pipe)`
-    /// appends the command for `keys[i]` (it may be called again for a
-    /// retry). Results are in the order of `keys`.
+    /// following redirects and riding out short outages, all within the
+    /// Redis timeout from now. `build(i, pipe)` appends the command for
+    /// `keys[i]` (it may be called again for a retry). Results are in the
+    /// order of `keys`.
     pub async fn execute<F>(&self, keys: &[&[u8]], build: F) -> Vec<Result<Value, String>>
     where
         F: Fn(usize, &mut redis::Pipeline) + Sync,
@@ -240,16 +267,14 @@ impl RedisTarget {
         let mut pending: Vec<usize> = (0..keys.len()).collect();
         let mut asking: HashMap<usize, Arc<str>> = HashMap::new();
         let mut redirects = vec![0u32; keys.len()];
-        let mut failing_since: Option<Instant> = None;
+        let started = Instant::now();
+        let deadline = started + self.timeout;
         let mut attempt = 0u32;
         let mut last_failure = String::new();
 
         while !pending.is_empty() {
             if self.is_lost() {
-                let reason = format!("Redis at {} is unreachable", self.display);
-                for &i in &pending {
-                    results[i] = Some(Err(reason.clone()));
-                }
+                self.fail_lost(&pending, &mut results);
                 break;
             }
             // Group by node; keys of one node share a pipeline.
@@ -275,7 +300,7 @@ impl RedisTarget {
                         build(i, &mut pipe);
                     }
                     let result = match node {
-                        Ok(node) => node.pipeline(&pipe).await.map_err(|e| {
+                        Ok(node) => node.pipeline_by(&pipe, deadline).await.map_err(|e| {
                             let transport = is_transport(&e);
                             (e.to_string(), transport)
                         }),
@@ -284,7 +309,14 @@ impl RedisTarget {
                     (indices, result)
                 }
             });
-            let outcomes = futures_util::future::join_all(sends).await;
+            // Another batch that gave up on Redis ends this one's waits too.
+            let outcomes = tokio::select! {
+                outcomes = futures_util::future::join_all(sends) => outcomes,
+                () = self.until_lost() => {
+                    self.fail_lost(&pending, &mut results);
+                    break;
+                }
+            };
 
             let mut next = Vec::new();
             let mut transport_failed = false;
@@ -366,35 +398,38 @@ impl RedisTarget {
                 break;
             }
             if transport_failed || wait {
-                let since = *failing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= self.timeout {
+                // 50 ms, doubling, at most 1 s: quick for a restart, gentle
+                // for a server that is loading its data.
+                let delay = Duration::from_millis(50 << attempt.min(4)).min(Duration::from_secs(1));
+                if Instant::now() + delay >= deadline {
                     if transport_failed {
-                        self.lost.store(true, Ordering::Relaxed);
+                        self.lost.send_replace(true);
                     }
                     let reason = self.secrets.scrub(&format!(
                         "Redis at {} failed for {:.1}s: {last_failure}",
                         self.display,
-                        since.elapsed().as_secs_f64()
+                        started.elapsed().as_secs_f64()
                     ));
                     for &i in &pending {
                         results[i] = Some(Err(reason.clone()));
                     }
                     break;
                 }
-                // 50 ms, doubling, at most 1 s: quick for a restart, gentle
-                // for a server that is loading its data.
-                let delay = Duration::from_millis(50 << attempt.min(4)).min(Duration::from_secs(1));
                 attempt += 1;
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = self.until_lost() => {
+                        self.fail_lost(&pending, &mut results);
+                        break;
+                    }
+                }
                 if transport_failed {
                     refresh = true;
                 }
-            } else {
-                failing_since = None;
             }
             if refresh && let Topology::Cluster(cluster) = &self.topology {
                 // Best effort: a failed refresh leaves the learned entries.
-                let _ = cluster.refresh(self.timeout).await;
+                let _ = cluster.refresh(self.timeout, deadline).await;
             }
         }
         results
@@ -474,8 +509,9 @@ impl Cluster {
     }
 
     /// Reloads the slot map from the first node that answers `CLUSTER
-    /// SLOTS`: the known primaries first, then the seeds.
-    async fn refresh(&self, timeout: Duration) -> Result<(), String> {
+    /// SLOTS` by `deadline`: the known primaries first, then the seeds.
+    /// `timeout` is the Redis timeout, for nodes met for the first time.
+    async fn refresh(&self, timeout: Duration, deadline: Instant) -> Result<(), String> {
         let mut candidates: Vec<Arc<RedisNode>> = self
             .nodes
             .read()
@@ -488,7 +524,7 @@ impl Cluster {
         for node in candidates {
             let mut cmd = redis::cmd("CLUSTER");
             cmd.arg("SLOTS");
-            let reply = match node.command(&cmd).await {
+            let reply = match node.command_by(&cmd, deadline).await {
                 Ok(reply) => reply,
                 Err(e) => {
                     let text = explain(&e, "--redis");
@@ -525,10 +561,11 @@ impl Cluster {
     }
 }
 
-/// Checks that a standalone target is reachable and writable.
-async fn check_standalone(node: &RedisNode) -> Result<(), String> {
+/// Checks, by `deadline`, that a standalone target is reachable and
+/// writable.
+async fn check_standalone(node: &RedisNode, deadline: Instant) -> Result<(), String> {
     let pong = node
-        .command(&redis::cmd("PING"))
+        .command_by(&redis::cmd("PING"), deadline)
         .await
         .map_err(|e| explain(&e, "--redis or REDIS_URL"))?;
     if !matches!(
@@ -539,7 +576,7 @@ async fn check_standalone(node: &RedisNode) -> Result<(), String> {
     }
     let mut info = redis::cmd("INFO");
     info.arg("cluster");
-    let text = match node.command(&info).await {
+    let text = match node.command_by(&info, deadline).await {
         Ok(Value::BulkString(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
         Ok(Value::VerbatimString { text, .. }) => text,
         _ => String::new(),
@@ -550,7 +587,7 @@ async fn check_standalone(node: &RedisNode) -> Result<(), String> {
                 .into(),
         );
     }
-    if let Ok(Value::Array(role)) = node.command(&redis::cmd("ROLE")).await
+    if let Ok(Value::Array(role)) = node.command_by(&redis::cmd("ROLE"), deadline).await
         && let Some(Value::BulkString(name)) = role.first()
         && name == b"slave"
     {
