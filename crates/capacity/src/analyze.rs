@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use hotkeys_contract::size::format_size;
 use hotkeys_contract::timestamp::{format_rfc3339, now_micros};
 use hotkeys_parser::keys::KeyCounts;
-use hotkeys_parser::scan::{ScanOptions, ScanReport, scan};
+use hotkeys_parser::scan::{ScanReport, scan};
 use hotkeys_parser::warnings;
 
 use crate::collect::{Collected, Collector};
@@ -66,15 +66,9 @@ pub struct Timings {
 
 /// Reads the inputs and builds the report.
 pub fn run(config: &ReportConfig) -> Result<Analysis, CapacityError> {
-    let mut rules = config.rules.clone();
-    config
-        .window
-        .apply(&config.inputs, &config.scan, &mut rules.filter)?;
-    // The exclusions cannot work on fields the parser was not asked for.
-    let options = ScanOptions {
-        wants: config.scan.wants.union(rules.exclude.wants()),
-        ..config.scan.clone()
-    };
+    let (rules, options) = config
+        .rules
+        .for_run(&config.window, &config.inputs, &config.scan)?;
     let started = Instant::now();
     let (collector, scan_report) = scan(&config.inputs, &options, || {
         Collector::new(&rules, config.method)

@@ -8,9 +8,13 @@
 
 use hotkeys_contract::routes::{RouteScratch, Routes};
 
+use crate::error::ScanError;
 use crate::exclude::{BotVerdicts, Exclude, Reason};
 use crate::filter::Filter;
+use crate::input::Source;
 use crate::record::Request;
+use crate::scan::ScanOptions;
+use crate::window::Window;
 
 /// Which requests count and how they become keys.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +62,24 @@ pub enum Skip {
 }
 
 impl KeyRules {
+    /// The rules and scan options of one run over `inputs`: the window
+    /// resolved into the filter (a relative window reads the input once
+    /// more), and the fields the exclusions need asked of the parser.
+    pub fn for_run(
+        &self,
+        window: &Window,
+        inputs: &[Source],
+        scan: &ScanOptions,
+    ) -> Result<(KeyRules, ScanOptions), ScanError> {
+        let mut rules = self.clone();
+        window.apply(inputs, scan, &mut rules.filter)?;
+        let options = ScanOptions {
+            wants: scan.wants.union(rules.exclude.wants()),
+            ..scan.clone()
+        };
+        Ok((rules, options))
+    }
+
     /// Buffers for one worker.
     pub fn scratch(&self) -> KeyScratch {
         KeyScratch {

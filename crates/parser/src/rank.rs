@@ -82,15 +82,9 @@ pub struct RankRun {
 
 /// Reads the inputs and ranks their keys.
 pub fn run(config: &RankConfig) -> Result<RankRun, ScanError> {
-    let mut rules = config.rules.clone();
-    config
-        .window
-        .apply(&config.inputs, &config.scan, &mut rules.filter)?;
-    // The exclusions cannot work on fields the parser was not asked for.
-    let options = ScanOptions {
-        wants: config.scan.wants.union(rules.exclude.wants()),
-        ..config.scan.clone()
-    };
+    let (rules, options) = config
+        .rules
+        .for_run(&config.window, &config.inputs, &config.scan)?;
     // Exact counting shares one key store between workers; bounded counting
     // trims each worker's own table.
     let store = KeyStore::default();
