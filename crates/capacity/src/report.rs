@@ -142,38 +142,9 @@ pub struct Summary {
     pub statuses: Vec<MixEntry>,
 }
 
-/// Requests left out by the exclude options, by option.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ExcludedBy {
-    /// By `--exclude-path`.
-    pub path: u64,
-    /// By `--exclude-client`.
-    pub client: u64,
-    /// By `--exclude-bots`.
-    pub bot: u64,
-}
-
-impl ExcludedBy {
-    /// Whether nothing was excluded.
-    pub fn is_zero(&self) -> bool {
-        self.path == 0 && self.client == 0 && self.bot == 0
-    }
-
-    /// "path 10, bot 2": the options that excluded something, each count
-    /// written with `count`.
-    pub fn describe(&self, count: impl Fn(u64) -> String) -> String {
-        [
-            ("path", self.path),
-            ("client", self.client),
-            ("bot", self.bot),
-        ]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(what, n)| format!("{what} {}", count(*n)))
-        .collect::<Vec<_>>()
-        .join(", ")
-    }
-}
+/// Requests left out by the exclude options, by option: the same counts
+/// the warm list carries.
+pub use hotkeys_contract::warmlist::ExcludedBy;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0

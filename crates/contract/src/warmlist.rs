@@ -148,6 +148,21 @@ impl ExcludedBy {
     pub fn is_zero(&self) -> bool {
         self.path == 0 && self.client == 0 && self.bot == 0
     }
+
+    /// "path 10, bot 2": the options that excluded something, each count
+    /// written with `count`.
+    pub fn describe(&self, count: impl Fn(u64) -> String) -> String {
+        [
+            ("path", self.path),
+            ("client", self.client),
+            ("bot", self.bot),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {}", count(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
